@@ -1,0 +1,158 @@
+"""Core RAG benchmark on all of MedQuAD: ingest throughput, retrieval latency and recall@5,
+end-to-end answer latency and time to first token. Results: bench/results/core.json + core.png.
+
+Recall protocol (comparable across systems): sample 200 answered QA pairs with
+``random.Random(0)`` from the sorted list of (file name, question id); ask each question; a hit
+is the pair's own document URL among the top-5 results. Question texts are not indexed
+(``include_questions=False``).
+
+Usage: python bench/bench_core.py [--data-dir DIR] [--answers 40] [--skip-ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import time
+from pathlib import Path
+
+from lumen.ingest.loaders.medquad import iter_qa_pairs
+from rich.progress import Progress
+
+from lumen.factory import build_lumen
+from lumen.ingest.loaders import get_loader
+from lumen.settings import load_settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path(".lumen-bench"))
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--answers", type=int, default=40)
+    parser.add_argument("--skip-ingest", action="store_true")
+    args = parser.parse_args()
+
+    os.environ["LUMEN_PATHS__DATA_DIR"] = str(args.data_dir)
+    os.environ["LUMEN_INGEST__MEDQUAD_INCLUDE_QUESTIONS"] = "false"
+    settings = load_settings()
+    medquad_dir = settings.paths.sources_dir / "medquad"
+    results: dict[str, object] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {
+            "embedding_backend": settings.embedding.backend,
+            "chunk_tokens": settings.ingest.chunk_tokens,
+            "overlap_tokens": settings.ingest.overlap_tokens,
+            "vector_store": settings.vector_store.backend,
+            "llm": settings.llm.backend,
+            "k": settings.retrieval.k,
+        },
+    }
+
+    with build_lumen(settings) as lumen:
+        if not args.skip_ingest:
+            loader = get_loader("medquad", include_questions=False)
+            docs = list(loader.load(medquad_dir, collection="knowledge", report=lambda p, m: None))
+            with Progress() as bar:
+                task = bar.add_task("indexing MedQuAD", total=None)
+                report = lumen.ingestor.ingest(
+                    docs,
+                    collection="knowledge",
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            results["ingest"] = {
+                "documents": report.documents,
+                "chunks": report.chunks_written,
+                "seconds": round(report.seconds, 1),
+                "chunks_per_s": round(report.chunks_per_second, 1),
+            }
+        stats = lumen.store.stats("knowledge")
+        results["index"] = {"points": stats.points, "documents": stats.documents}
+
+        pairs = {(p.file_name, p.qid): p for p in iter_qa_pairs(medquad_dir)}
+        keys = sorted(pairs)
+        chosen = [pairs[key] for key in random.Random(0).sample(keys, args.sample)]
+        recall: dict[str, float] = {}
+        latency: dict[str, dict[str, float]] = {}
+        for mode in ("dense", "bm25", "hybrid"):
+            hits = 0
+            times: list[float] = []
+            for pair in chosen:
+                started = time.perf_counter()
+                found = lumen.retriever.retrieve(
+                    pair.question, collections=["knowledge"], k=5, mode=mode
+                )
+                times.append((time.perf_counter() - started) * 1000)
+                hits += any(item.chunk.url == pair.url for item in found.chunks)
+            recall[mode] = round(hits / len(chosen), 4)
+            latency[mode] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
+        results["retrieval"] = {"sample": len(chosen), "recall_at_5": recall, "latency": latency}
+
+        totals: list[float] = []
+        first: list[float] = []
+        modes: dict[str, int] = {}
+        lumen.pipeline.ask(chosen[0].question)  # load the model before timing
+        for pair in chosen[: args.answers]:
+            answer = lumen.pipeline.ask(pair.question)
+            totals.append(answer.timings_ms["total"])
+            if not answer.abstained:
+                first.append(answer.timings_ms["retrieve"] + answer.timings_ms["first_token"])
+            modes[answer.mode] = modes.get(answer.mode, 0) + 1
+        results["answer"] = {
+            "questions": len(totals),
+            "total_p50_ms": percentile(totals, 50),
+            "total_p95_ms": percentile(totals, 95),
+            "first_token_p50_ms": percentile(first, 50),
+            "first_token_p95_ms": percentile(first, 95),
+            "modes": modes,
+        }
+
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, RESULTS / "core.png", totals, first)
+    print(json.dumps(results, indent=2))
+
+
+def plot(results: dict[str, object], path: Path, totals: list[float], first: list[float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    retrieval = results["retrieval"]
+    assert isinstance(retrieval, dict)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    modes = list(retrieval["recall_at_5"])
+    left.bar(modes, [retrieval["recall_at_5"][m] for m in modes], color="#3b7dd8")
+    left.set_ylim(0.8, 1.0)
+    left.set_title(f"MedQuAD recall@5 ({retrieval['sample']} questions)")
+    for i, m in enumerate(modes):
+        left.text(
+            i,
+            retrieval["recall_at_5"][m] + 0.003,
+            f"{retrieval['recall_at_5'][m]:.3f}",
+            ha="center",
+        )
+    right.hist([totals, first], bins=15, label=["full answer", "first token"])
+    right.axvline(5000, color="red", linestyle="--", label="5 s budget")
+    right.set_xlabel("ms")
+    right.set_title("End-to-end latency")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

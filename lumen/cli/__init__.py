@@ -1,0 +1,1 @@
+"""The ``lumen`` command line."""

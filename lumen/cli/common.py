@@ -1,0 +1,67 @@
+"""What every command shares: settings, the console, and turning errors into one line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from lumen.errors import InputError, LumenError
+from lumen.settings import Settings, load_settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` to stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and file, with command-line overrides."""
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise fail(f"invalid setting {where}: {first['msg']}", 2) from None
+    except ValueError as exc:
+        raise fail(str(exc), 2) from None
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn Lumen's errors into a one-line message and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            raise fail(str(exc), 2) from None
+        except LumenError as exc:
+            raise fail(str(exc), 1) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+
+    return wrapper
+
+
+def configure_logging(verbose: int) -> None:
+    """Warnings by default; -v info, -vv debug. Logs go to stderr."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "urllib3", "onnxruntime"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -1,0 +1,1 @@
+"""Swappable parts (embedding, vector store, LLM) chosen by settings and imported lazily."""

@@ -1,0 +1,1 @@
+"""Answer generators: llama.cpp in-process, or an OpenAI-compatible server."""

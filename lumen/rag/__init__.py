@@ -1,0 +1,1 @@
+"""The question path: retrieve → prompt → generate → verify → respond."""

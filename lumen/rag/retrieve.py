@@ -1,0 +1,129 @@
+"""Hybrid retrieval: dense (MiniLM) and BM25 (Qdrant sparse vectors) fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from lumen.components.embedding.base import Embedder
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
+from lumen.documents import Chunk
+
+logger = logging.getLogger(__name__)
+
+RetrieverMode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A chunk chosen for the answer: its fused score and its rank under each retriever."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    """The chunks for one question, best first, and the query vector (reused by the verifier)."""
+
+    chunks: list[RetrievedChunk]
+    query_vector: np.ndarray
+    mode: RetrieverMode
+    collections: tuple[str, ...] = field(default_factory=tuple)
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], *, k: int = 60, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Fuse rankings of ids: each id scores the sum of ``weight / (k + rank)``, rank from 1."""
+    scores: dict[str, float] = {}
+    for index, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[index]
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return scores
+
+
+class Retriever:
+    """Searches one or more collections and fuses the dense and BM25 rankings."""
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        bm25: Bm25Encoder,
+        *,
+        candidates: int = 30,
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        bm25_weight: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._bm25 = bm25
+        self._candidates = candidates
+        self._rrf_k = rrf_k
+        self._weights = (dense_weight, bm25_weight)
+
+    def retrieve(
+        self,
+        question: str,
+        *,
+        collections: Sequence[str],
+        k: int,
+        mode: RetrieverMode = "hybrid",
+        where: SearchFilter | None = None,
+    ) -> RetrievalResult:
+        """The top ``k`` chunks for ``question`` across ``collections``."""
+        query_vector = self._embedder.embed([question])[0]
+        dense: list[ScoredChunk] = []
+        sparse: list[ScoredChunk] = []
+        limit = max(self._candidates, k)
+        for collection in collections:
+            if mode in ("hybrid", "dense"):
+                dense.extend(self._store.search_dense(collection, query_vector, limit, where))
+            if mode in ("hybrid", "bm25"):
+                query = self._bm25.encode_query(question)
+                if query.indices:
+                    sparse.extend(self._store.search_sparse(collection, query, limit, where))
+        dense.sort(key=lambda hit: hit.score, reverse=True)
+        sparse.sort(key=lambda hit: hit.score, reverse=True)
+        dense = dense[:limit]
+        sparse = sparse[:limit]
+
+        by_id: dict[str, Chunk] = {hit.chunk.id: hit.chunk for hit in [*dense, *sparse]}
+        dense_rank = {hit.chunk.id: rank for rank, hit in enumerate(dense, start=1)}
+        dense_score = {hit.chunk.id: hit.score for hit in dense}
+        bm25_rank = {hit.chunk.id: rank for rank, hit in enumerate(sparse, start=1)}
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion(
+                [[h.chunk.id for h in dense], [h.chunk.id for h in sparse]],
+                k=self._rrf_k,
+                weights=self._weights,
+            )
+        else:
+            hits = dense if mode == "dense" else sparse
+            fused = {hit.chunk.id: hit.score for hit in hits}
+        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
+        chunks = [
+            RetrievedChunk(
+                chunk=by_id[cid],
+                score=fused[cid],
+                dense_score=dense_score.get(cid),
+                dense_rank=dense_rank.get(cid),
+                bm25_rank=bm25_rank.get(cid),
+            )
+            for cid in best
+        ]
+        logger.debug("retrieved %s chunks (%s) from %s", len(chunks), mode, collections)
+        return RetrievalResult(
+            chunks=chunks, query_vector=query_vector, mode=mode, collections=tuple(collections)
+        )

@@ -1,0 +1,224 @@
+"""Lumen's own check of an answer against its sources: the model's ``[n]`` is never trusted.
+
+Each answer sentence is scored against every sentence of every retrieved chunk by meaning
+(MiniLM cosine) and by wording (share of the sentence's content terms found in the chunk); a
+number in the sentence must appear in the chunk. Supported sentences get citations from this
+check; the rest are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lumen.components.embedding.base import Embedder
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.rag.retrieve import RetrievedChunk
+from lumen.textutil import split_sentences
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CITATION_MARK = re.compile(r"\s*\[(?:\d+(?:\s*[,-]\s*\d+)*)\]")
+_MIN_CLAIM_TERMS = 2
+_DUPLICATE_COSINE = 0.93
+_MIN_EXTRACT_WORDS = 6
+_PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
+_QUESTION_TERM_BONUS = 0.25
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The retrieved chunks cut into sentences and embedded once, shared by every check."""
+
+    chunks: list[RetrievedChunk]
+    sentences: list[str]
+    owners: list[int]  # index into chunks for each sentence
+    vectors: np.ndarray
+    chunk_terms: list[frozenset[str]]
+    chunk_numbers: list[frozenset[str]]
+    relevance: list[float]  # best cosine of the question to any sentence of each chunk
+
+    @property
+    def best_relevance(self) -> float:
+        """How well the best chunk matches the question."""
+        return max(self.relevance, default=0.0)
+
+
+@dataclass(frozen=True)
+class Support:
+    """One chunk's support for one sentence."""
+
+    chunk_index: int
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    """An answer sentence with its verdict and the chunks that support it, best first."""
+
+    text: str
+    score: float
+    supported: bool
+    supports: tuple[Support, ...]
+    reason: str = ""
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n.replace(",", ".") for n in _NUMBER.findall(text))
+
+
+def strip_citation_marks(text: str) -> str:
+    """Remove the model's own ``[n]`` marks: Lumen recomputes citations."""
+    return _CITATION_MARK.sub("", text).strip()
+
+
+class Verifier:
+    """Scores answer sentences against evidence and picks extractive sentences."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        bm25: Bm25Encoder,
+        *,
+        threshold: float = 0.55,
+        semantic_weight: float = 0.5,
+        max_citations_per_sentence: int = 2,
+    ) -> None:
+        self._embedder = embedder
+        self._bm25 = bm25
+        self._threshold = threshold
+        self._semantic_weight = semantic_weight
+        self._max_citations = max_citations_per_sentence
+
+    @property
+    def threshold(self) -> float:
+        """Support score a sentence needs."""
+        return self._threshold
+
+    def gather(self, query_vector: np.ndarray, chunks: Sequence[RetrievedChunk]) -> Evidence:
+        """Split and embed the chunks' sentences; measure each chunk's relevance to the question."""
+        sentences: list[str] = []
+        owners: list[int] = []
+        for index, item in enumerate(chunks):
+            for sentence in split_sentences(item.chunk.text):
+                sentences.append(sentence)
+                owners.append(index)
+        vectors = (
+            self._embedder.embed(sentences)
+            if sentences
+            else np.zeros((0, len(query_vector)), dtype=np.float32)
+        )
+        relevance = [0.0] * len(chunks)
+        if len(sentences):
+            cosines = vectors @ query_vector
+            for owner, cosine in zip(owners, cosines, strict=True):
+                relevance[owner] = max(relevance[owner], float(cosine))
+        for index, item in enumerate(chunks):
+            if item.dense_score is not None:
+                relevance[index] = max(relevance[index], float(item.dense_score))
+        return Evidence(
+            chunks=list(chunks),
+            sentences=sentences,
+            owners=owners,
+            vectors=vectors,
+            chunk_terms=[
+                self._terms(f"{c.chunk.title} {c.chunk.section} {c.chunk.text}") for c in chunks
+            ],
+            chunk_numbers=[_numbers(c.chunk.text) for c in chunks],
+            relevance=relevance,
+        )
+
+    def _terms(self, text: str) -> frozenset[str]:
+        """Content terms of ``text``, cut to a common prefix so that word forms match."""
+        return frozenset(term[:_PREFIX] for term in self._bm25.tokens(text))
+
+    def check(self, answer: str, evidence: Evidence) -> list[CheckedSentence]:
+        """Score every sentence of ``answer``; repeated sentences are marked unsupported."""
+        texts = [strip_citation_marks(s) for s in split_sentences(answer)]
+        texts = [t for t in texts if t]
+        if not texts:
+            return []
+        vectors = self._embedder.embed(texts)
+        checked: list[CheckedSentence] = []
+        kept_vectors: list[np.ndarray] = []
+        for text, vector in zip(texts, vectors, strict=True):
+            if any(float(vector @ other) >= _DUPLICATE_COSINE for other in kept_vectors):
+                checked.append(CheckedSentence(text, 0.0, False, (), "repeats an earlier sentence"))
+                continue
+            result = self._score(text, vector, evidence)
+            checked.append(result)
+            if result.supported:
+                kept_vectors.append(vector)
+        return checked
+
+    def _score(self, text: str, vector: np.ndarray, evidence: Evidence) -> CheckedSentence:
+        terms = self._terms(text)
+        if len(terms) < _MIN_CLAIM_TERMS:
+            return CheckedSentence(text, 0.0, False, (), "too short to check")
+        numbers = _numbers(text)
+        cosines = evidence.vectors @ vector if len(evidence.sentences) else np.zeros(0)
+        supports: list[Support] = []
+        for index in range(len(evidence.chunks)):
+            mask = [i for i, owner in enumerate(evidence.owners) if owner == index]
+            if not mask:
+                continue
+            best = max(mask, key=lambda i: float(cosines[i]))
+            semantic = float(cosines[best])
+            lexical = len(terms & evidence.chunk_terms[index]) / len(terms)
+            score = self._semantic_weight * semantic + (1 - self._semantic_weight) * lexical
+            if numbers - evidence.chunk_numbers[index]:
+                score *= 0.5  # a number the source does not state is not supported by it
+            supports.append(Support(index, score, evidence.sentences[best]))
+        supports.sort(key=lambda s: s.score, reverse=True)
+        best_score = supports[0].score if supports else 0.0
+        passing = tuple(s for s in supports if s.score >= self._threshold)[: self._max_citations]
+        if passing:
+            return CheckedSentence(text, best_score, True, passing)
+        return CheckedSentence(text, best_score, False, (), "not supported by the sources")
+
+    def extract(
+        self, question: str, query_vector: np.ndarray, evidence: Evidence, *, count: int
+    ) -> list[CheckedSentence]:
+        """The source sentences that best answer the question, each supported by its own chunk.
+
+        Sentences rank by cosine to the question plus a bonus for the question's terms they use.
+        """
+        if not evidence.sentences:
+            return []
+        question_terms = self._terms(question)
+        cosines = evidence.vectors @ query_vector
+        scores = [
+            float(cosines[i])
+            + _QUESTION_TERM_BONUS
+            * len(question_terms & self._terms(sentence))
+            / max(len(question_terms), 1)
+            for i, sentence in enumerate(evidence.sentences)
+        ]
+        order = sorted(range(len(evidence.sentences)), key=lambda i: scores[i], reverse=True)
+        chosen: list[int] = []
+        for i in order:
+            if len(evidence.sentences[i].split()) < _MIN_EXTRACT_WORDS:
+                continue
+            if any(
+                float(evidence.vectors[i] @ evidence.vectors[j]) >= _DUPLICATE_COSINE
+                for j in chosen
+            ):
+                continue
+            chosen.append(i)
+            if len(chosen) == count:
+                break
+        # Read in source order: by chunk rank, then position within the chunk.
+        chosen.sort(key=lambda i: (evidence.owners[i], i))
+        return [
+            CheckedSentence(
+                evidence.sentences[i],
+                scores[i],
+                True,
+                (Support(evidence.owners[i], 1.0, evidence.sentences[i]),),
+                "quoted from the source",
+            )
+            for i in chosen
+        ]

@@ -1,0 +1,170 @@
+"""Text helpers shared by ingestion and verification: whitespace, line unwrapping, sentences.
+
+The sentence splitter is a few regular expressions tuned for medical English (abbreviations,
+decimals, dotted acronyms, list items, MedQuAD's inline bullets). It is linear in the text and
+fast enough for whole corpora; it prefers missing a boundary to cutting inside a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Horizontal whitespace, including no-break and other Unicode spaces.
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+# Words after which a period never ends a sentence.
+_ABBREVIATIONS = frozenset(
+    """
+    al approx ca cf dr drs mr mrs ms messrs prof vs viz cca esp incl resp
+    st mt ft jr sr gen gov lt col capt sgt hon rev rep sen supt
+    inc ltd corp co bros dept univ assn assoc natl intl
+    """.split()
+)
+# Words after which a period does not end a sentence when a number follows ("Fig. 2").
+_BEFORE_NUMBER = frozenset(
+    """
+    no nos fig figs tab tbl vol vols p pp ch chap sec sect art para ref refs eq eqs ex
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()
+)
+# A dotted acronym ("U.S", "e.g", "Ph.D", "b.i.d") or a single capital initial ("J").
+_ACRONYM = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}|[A-Z]")
+# A list enumerator that a period or bracket follows ("1.", "a)", "iv.").
+_ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[A-Za-z]|[ivxlcdm]{1,6})")
+
+# A candidate boundary: terminal punctuation with closing quotes or brackets, then whitespace.
+_CANDIDATE = re.compile(r"([.!?\u2026]+[\"'\u201d\u2019)\]]*)\s+")
+# Inline list items: two or more spaces before a bullet or a number ("    - item"), or a
+# bullet character anywhere.
+_INLINE_ITEM = re.compile(
+    r"[ \t]{2,}(?=(?:[-*\u2013\u2022\u25aa\u25cf\u25e6\u2023]|\d{1,2}[.)])\s)"
+    r"|[ \t]*(?=[\u2022\u25aa\u25cf\u25e6\u2023])"
+)
+# A bullet that starts a line or an item; stripped from the sentence.
+_BULLET = re.compile(r"(?:[-*\u2013\u2022\u25aa\u25cf\u25e6\u2023]+[ \t]*)+")
+_WORD_BEFORE = re.compile(r"(\S+)$")
+_LINE = re.compile(r"[^\n]+")
+
+# Hard-wrapped text: a line that does not end a sentence joins the next one.
+_LIST_START = re.compile(
+    r"^\s*(?:[-*+\u2013\u2022\u25aa\u25cf\u25e6\u2023]\s|\(?(?:\d{1,3}|[a-zA-Z])[.)]\s|[|#>])"
+)
+_LINE_END = re.compile(r"[.!?:;\u2026][\"'\u201d\u2019)\]]*\s*$")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Tidy whitespace while keeping line structure.
+
+    Runs of spaces and tabs (and Unicode spaces) become one space, invisible characters go,
+    lines are trimmed, at most one blank line separates paragraphs, and the ends are stripped.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def unwrap_lines(text: str) -> str:
+    """Join hard-wrapped lines (PDF text, plain-text files) into paragraphs.
+
+    A line is joined to the next unless it ends a sentence (``.!?:;``) or a paragraph (blank
+    line), ends in two spaces (a Markdown line break), or the next line starts a list item, a
+    table row or a heading.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    out: list[str] = []
+    joinable = False
+    for line in lines:
+        if not line.strip():
+            out.append("")
+            joinable = False
+            continue
+        if joinable and not _LIST_START.match(line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        current = out[-1]
+        joinable = not (
+            _LINE_END.search(current)
+            or current.endswith("  ")
+            or current.lstrip().startswith(("|", "#"))
+        )
+    return "\n".join(out)
+
+
+def _ends_sentence(piece: str, end: int, after: str) -> bool:
+    """Whether the period-like mark just before ``end`` closes a sentence."""
+    match = _WORD_BEFORE.search(piece, max(0, end - 40), end)
+    if match is None:
+        return True
+    word = match.group(1).rstrip("\"')]\u201d\u2019")
+    if not word.endswith("."):
+        return True  # ! or ? or ...
+    if word.endswith(".."):
+        return True  # an ellipsis
+    stem = word[:-1].lstrip("\"'([\u201c\u2018")
+    lowered = stem.lower()
+    if lowered in _ABBREVIATIONS:
+        return False
+    if lowered in _BEFORE_NUMBER and after[:1].isdigit():
+        return False
+    return not _ACRONYM.fullmatch(stem)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` character offsets of the sentences of ``text``, in order.
+
+    Line breaks and list items are boundaries; so is ``.``, ``!`` or ``?`` followed by
+    whitespace and a capital letter, a digit or an opening bracket or quote, unless the period
+    belongs to an abbreviation (``e.g.``, ``Dr.``, ``et al.``, ``U.S.``, ``Fig. 2``), an initial
+    or a list enumerator. Spans exclude surrounding whitespace and leading bullets.
+    """
+    spans: list[tuple[int, int]] = []
+    for line in _LINE.finditer(text):
+        line_start, line_end = line.span()
+        cuts = [line_start]
+        for item in _INLINE_ITEM.finditer(text, line_start, line_end):
+            if item.start() > line_start:
+                cuts.append(item.start())
+        cuts.append(line_end)
+        for piece_start, piece_end in zip(cuts, cuts[1:], strict=False):
+            _split_piece(text, piece_start, piece_end, spans)
+    return spans
+
+
+def _split_piece(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    bullet = _BULLET.match(text, start, end)
+    if bullet is not None and (bullet.end() == end or text[bullet.end() - 1] in " \t"):
+        start = bullet.end()
+    sentence_start = start
+    for match in _CANDIDATE.finditer(text, start, end):
+        mark_end = match.end(1)
+        after = text[match.end() : match.end() + 2]
+        if not after:
+            break
+        first = after[0]
+        if not (first.isupper() or first.isdigit() or first in "\"'([\u201c\u2018"):
+            continue
+        if text[match.start(1)] == "." or text[match.start(1)] == "\u2026":
+            head = text[sentence_start : match.start(1)].strip()
+            if _ENUMERATOR.fullmatch(head) or not _ends_sentence(text, mark_end, after):
+                continue
+        _add_span(text, sentence_start, mark_end, spans)
+        sentence_start = match.end()
+    _add_span(text, sentence_start, end, spans)
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text``, stripped and non-empty (see :func:`sentence_spans`)."""
+    return [text[start:end] for start, end in sentence_spans(text)]

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up Lumen in ./.venv on a fresh machine: CPU torch first (a CUDA build is several GB),
+# a portable llama-cpp-python wheel built once and cached, then Lumen with its extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${LUMEN_VENV:-.venv}
+WHEELS=${LUMEN_WHEEL_CACHE:-$HOME/.cache/lumen-wheels}
+LLAMA_VERSION=0.3.36
+TORCH_VERSION=2.13.0
+EXTRAS=${LUMEN_EXTRAS:-embedded,server,dev}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "setup: creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+"${PIP[@]}" install -U pip wheel >/dev/null
+
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+    echo "setup: installing torch $TORCH_VERSION (CPU build)"
+    "${PIP[@]}" install "torch==$TORCH_VERSION"
+fi
+
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+    echo "setup: building llama-cpp-python $LLAMA_VERSION (portable, about 3 minutes, once)"
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
+        "${PIP[@]}" wheel --no-deps -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
+"${PIP[@]}" install --find-links "$WHEELS" "llama-cpp-python[server]==$LLAMA_VERSION"
+
+echo "setup: installing lumen[$EXTRAS]"
+"${PIP[@]}" install --find-links "$WHEELS" -e ".[$EXTRAS]"
+echo "setup: done ($("$VENV/bin/lumen" --help >/dev/null && echo 'lumen is ready'))"

@@ -1,0 +1,107 @@
+"""The whole question path on real parts: MiniLM, Qdrant's engine, SmolLM2 in llama.cpp."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lumen.factory import Lumen, build_lumen
+from lumen.ingest.loaders import get_loader
+from lumen.rag.pipeline import ABSTAIN_MESSAGE, AskOptions
+from lumen.settings import Settings
+
+from ..corpus import SENIOR_HEALTH_FILES, drug_subset, medquad_subset
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory, shared_data, embedder, llm) -> Iterator[Lumen]:  # type: ignore[no-untyped-def]
+    root = tmp_path_factory.mktemp("pipeline")
+    settings = Settings(paths={"data_dir": root / "data", "sources_dir": shared_data})
+    problems: list[tuple[Path, str]] = []
+
+    def report(path: Path, message: str) -> None:
+        problems.append((path, message))
+
+    with build_lumen(settings, embedder=embedder, llm=llm) as lumen:
+        medquad = get_loader("medquad")
+        lumen.ingestor.ingest(
+            medquad.load(medquad_subset(shared_data, root), collection="knowledge", report=report),
+            collection="knowledge",
+        )
+        drugs = get_loader("drugs")
+        lumen.ingestor.ingest(
+            drugs.load(drug_subset(shared_data, root), collection="drugs", report=report),
+            collection="drugs",
+        )
+        assert not problems
+        yield lumen
+
+
+@pytest.mark.slow
+def test_answer_cites_only_retrieved_chunks(indexed: Lumen) -> None:
+    answer = indexed.pipeline.ask("What are the symptoms of glaucoma?")
+    assert not answer.abstained
+    assert answer.mode in ("generated", "extractive")
+    assert answer.citations
+    retrieved = {source.chunk_id for source in answer.retrieved}
+    for citation in answer.citations:
+        assert citation.chunk_id in retrieved
+        assert citation.snippet
+        assert f"[{citation.n}]" in answer.answer
+    # Every sentence of the answer carries at least one citation.
+    assert all(sentence.citations for sentence in answer.sentences)
+    assert any("glaucoma" in c.title.lower() for c in answer.citations)
+    assert "not medical advice" in answer.disclaimer
+    assert {"retrieve", "generate", "verify", "total"} <= set(answer.timings_ms)
+
+
+@pytest.mark.slow
+def test_unrelated_question_abstains(indexed: Lumen) -> None:
+    answer = indexed.pipeline.ask("Which team won the 1998 football world cup final?")
+    assert answer.abstained
+    assert answer.answer == ABSTAIN_MESSAGE
+    assert answer.citations == []
+    assert answer.disclaimer
+
+
+@pytest.mark.slow
+def test_drug_interaction_is_answered_from_its_label(indexed: Lumen) -> None:
+    answer = indexed.pipeline.ask(
+        "Which drugs interact with warfarin?", AskOptions(collections=("drugs",))
+    )
+    assert not answer.abstained
+    assert answer.citations
+    assert all(c.collection == "drugs" for c in answer.citations)
+    assert any("warfarin" in c.title.lower() for c in answer.citations)
+
+
+@pytest.mark.slow
+def test_streaming_delivers_the_draft_before_the_answer(indexed: Lumen) -> None:
+    pieces: list[str] = []
+    answer = indexed.pipeline.ask("How is glaucoma treated?", on_token=pieces.append)
+    assert pieces
+    assert "".join(pieces) == answer.draft
+
+
+def test_retrieval_finds_the_source_document(indexed: Lumen, shared_data: Path) -> None:
+    from lumen.ingest.loaders.medquad import iter_qa_pairs
+
+    folder = shared_data / "medquad" / "7_SeniorHealth_QA"
+    pairs = [p for p in iter_qa_pairs(folder) if p.file_name in SENIOR_HEALTH_FILES][::2]
+    assert len(pairs) >= 20
+    hits = 0
+    for pair in pairs:
+        result = indexed.retriever.retrieve(pair.question, collections=["knowledge"], k=5)
+        hits += any(item.chunk.url == pair.url for item in result.chunks)
+    assert hits / len(pairs) >= 0.9
+
+
+def test_questions_are_validated(indexed: Lumen) -> None:
+    from lumen.errors import InputError
+
+    with pytest.raises(InputError, match="empty"):
+        indexed.pipeline.ask("   ")
+    with pytest.raises(InputError, match="limit"):
+        indexed.pipeline.ask("why " * 1000)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.rag.verify import Verifier, strip_citation_marks
+
+from .helpers import GLAUCOMA, METFORMIN
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder):  # type: ignore[no-untyped-def]
+    return Verifier(embedder, Bm25Encoder(), threshold=0.55)
+
+
+@pytest.fixture(scope="module")
+def evidence(verifier, embedder):  # type: ignore[no-untyped-def]
+    query = embedder.embed(["How is glaucoma treated?"])[0]
+    return verifier.gather(query, [GLAUCOMA, METFORMIN])
+
+
+def test_supported_sentence_is_cited_to_its_source(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    checked = verifier.check(
+        "Glaucoma is often treated with eye drops that lower eye pressure.", evidence
+    )
+    assert len(checked) == 1
+    assert checked[0].supported
+    assert checked[0].supports[0].chunk_index == 0
+    assert "eye drops" in checked[0].supports[0].snippet
+
+
+def test_planted_unsupported_sentence_is_dropped(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    answer = (
+        "Treatment usually starts with prescription eye drops that lower the pressure in the eye "
+        "[1]. "
+        "Drinking green tea every morning cures glaucoma within a week [1]."
+    )
+    checked = verifier.check(answer, evidence)
+    assert [c.supported for c in checked] == [True, False]
+    assert checked[1].reason == "not supported by the sources"
+
+
+def test_a_number_the_source_does_not_state_is_unsupported(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    right = verifier.check(
+        "The usual starting dose of metformin is 500 mg twice a day with meals.", evidence
+    )
+    wrong = verifier.check(
+        "The usual starting dose of metformin is 850 mg twice a day with meals.", evidence
+    )
+    assert right[0].supported and right[0].supports[0].chunk_index == 1
+    assert not wrong[0].supported
+
+
+def test_the_models_own_citation_marks_are_ignored(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    # The model cites [2] (metformin) for a glaucoma sentence: Lumen cites the glaucoma source.
+    checked = verifier.check("Open-angle glaucoma is the most common form [2].", evidence)
+    assert checked[0].text == "Open-angle glaucoma is the most common form."
+    assert checked[0].supports[0].chunk_index == 0
+
+
+def test_repeated_sentences_are_dropped(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    sentence = "Open-angle glaucoma is the most common form."
+    checked = verifier.check(f"{sentence} {sentence} {sentence}", evidence)
+    assert [c.supported for c in checked] == [True, False, False]
+
+
+def test_extractive_answer_quotes_relevant_sentences(verifier, evidence, embedder) -> None:  # type: ignore[no-untyped-def]
+    query = embedder.embed(["How is glaucoma treated?"])[0]
+    extracted = verifier.extract("How is glaucoma treated?", query, evidence, count=3)
+    assert len(extracted) == 3
+    assert all(item.supports[0].chunk_index == 0 for item in extracted)
+    assert any("eye drops" in item.text for item in extracted)
+
+
+def test_relevance_separates_related_from_unrelated(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    related = verifier.gather(embedder.embed(["How is glaucoma treated?"])[0], [GLAUCOMA])
+    unrelated = verifier.gather(
+        embedder.embed(["Who won the 1998 football world cup?"])[0], [GLAUCOMA]
+    )
+    assert related.best_relevance > 0.5
+    assert unrelated.best_relevance < 0.3
+
+
+def test_strip_citation_marks() -> None:
+    assert strip_citation_marks("Eye drops help [1][2]. More [3, 4].") == "Eye drops help. More."
