@@ -75,6 +75,16 @@ class Chunk:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def display_title(self) -> str:
+        """Document and section title for people, without saying the document's name twice."""
+        if not self.section or self.section == self.title:
+            return self.title
+        name = self.title.split(" (")[0]
+        if name and self.section.startswith(name):
+            return self.section
+        return f"{self.title} - {self.section}"
+
+    @property
     def embed_text(self) -> str:
         """The text that is embedded and indexed: titles first, so they count in matching."""
         parts = [self.title] if self.title else []

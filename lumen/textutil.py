@@ -9,47 +9,51 @@ from __future__ import annotations
 
 import re
 
-# Horizontal whitespace, including no-break and other Unicode spaces.
-_SPACES = re.compile(r"[ \t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+# Unicode spaces (no-break, thin, ideographic ...) and invisible characters (zero-width, soft
+# hyphen, byte-order mark); only searched for in non-ASCII text.
+_UNICODE_SPACE = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL_SPACE = re.compile(r"[\t\f\v]")
+_SPACE_RUN = re.compile(r"  +")
+_LINE_EDGE_SPACE = re.compile(r" \n ?|\n ")
+_BLANK_LINES = re.compile(r"\n\n\n+")
 
 # Words after which a period never ends a sentence.
 _ABBREVIATIONS = frozenset(
     """
     al approx ca cf dr drs mr mrs ms messrs prof vs viz cca esp incl resp
     st mt ft jr sr gen gov lt col capt sgt hon rev rep sen supt
-    inc ltd corp co bros dept univ assn assoc natl intl
+    inc ltd corp co bros dept univ assn assoc natl intl pub
     """.split()
 )
 # Words after which a period does not end a sentence when a number follows ("Fig. 2").
 _BEFORE_NUMBER = frozenset(
     """
-    no nos fig figs tab tbl vol vols p pp ch chap sec sect art para ref refs eq eqs ex
+    no nos fig figs tab tbl vol vols p pp ch chap sec sect art para ref refs eq eqs ex l stat
     jan feb mar apr jun jul aug sep sept oct nov dec
     """.split()
 )
-# A dotted acronym ("U.S", "e.g", "Ph.D", "b.i.d") or a single capital initial ("J").
-_ACRONYM = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}|[A-Z]")
+# A dotted acronym ("U.S", "e.g", "Ph.D", "b.i.d"). A single capital is not: in medical
+# text "hepatitis B." ends sentences far more often than an initial does.
+_ACRONYM = re.compile(r"(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}")
 # A list enumerator that a period or bracket follows ("1.", "a)", "iv.").
 _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[A-Za-z]|[ivxlcdm]{1,6})")
 
 # A candidate boundary: terminal punctuation with closing quotes or brackets, then whitespace.
 _CANDIDATE = re.compile(r"([.!?\u2026]+[\"'\u201d\u2019)\]]*)\s+")
-# Inline list items: two or more spaces before a bullet or a number ("    - item"), or a
-# bullet character anywhere.
+# Inline list items: two or more spaces before a bullet or a number ("    - item", as MedQuAD
+# writes its lists), or a bullet character anywhere.
 _INLINE_ITEM = re.compile(
-    r"[ \t]{2,}(?=(?:[-*\u2013\u2022\u25aa\u25cf\u25e6\u2023]|\d{1,2}[.)])\s)"
-    r"|[ \t]*(?=[\u2022\u25aa\u25cf\u25e6\u2023])"
+    r"[ \t]{2,}(?=(?:[-*\u2013]|\d{1,2}[.)])\s)|[\u2022\u25aa\u25cf\u25e6\u2023]"
 )
+_BULLET_CHARS = re.compile(r"[\u2022\u25aa\u25cf\u25e6\u2023]")
 # A bullet that starts a line or an item; stripped from the sentence.
-_BULLET = re.compile(r"(?:[-*\u2013\u2022\u25aa\u25cf\u25e6\u2023]+[ \t]*)+")
-_WORD_BEFORE = re.compile(r"(\S+)$")
-_LINE = re.compile(r"[^\n]+")
+_BULLET = re.compile(r"(?:[-*\u2013]+[ \t]*)+")
 
 # Hard-wrapped text: a line that does not end a sentence joins the next one.
 _LIST_START = re.compile(
-    r"^\s*(?:[-*+\u2013\u2022\u25aa\u25cf\u25e6\u2023]\s|\(?(?:\d{1,3}|[a-zA-Z])[.)]\s|[|#>])"
+    r"^\s*(?:[-*+\u2013\u2022\u25aa\u25cf\u25e6\u2023]\s|\(?(?:\d{1,3}|[a-zA-Z])[.)]\s"
+    r"|[|#>]|```|~~~|[-*_=]{3,}\s*$)"
 )
 _LINE_END = re.compile(r"[.!?:;\u2026][\"'\u201d\u2019)\]]*\s*$")
 
@@ -60,18 +64,23 @@ def normalize_whitespace(text: str) -> str:
     Runs of spaces and tabs (and Unicode spaces) become one space, invisible characters go,
     lines are trimmed, at most one blank line separates paragraphs, and the ends are stripped.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if not text.isascii():
+        text = _INVISIBLE.sub("", _UNICODE_SPACE.sub(" ", text))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\t" in text or "\f" in text or "\v" in text:
+        text = _CONTROL_SPACE.sub(" ", text)
+    text = _SPACE_RUN.sub(" ", text)
+    text = _LINE_EDGE_SPACE.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 def unwrap_lines(text: str) -> str:
     """Join hard-wrapped lines (PDF text, plain-text files) into paragraphs.
 
     A line is joined to the next unless it ends a sentence (``.!?:;``) or a paragraph (blank
-    line), ends in two spaces (a Markdown line break), or the next line starts a list item, a
-    table row or a heading.
+    line), ends in two spaces (a Markdown line break), or either line is a table row, a
+    heading or a code fence, or the next line starts a list item.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
@@ -89,17 +98,16 @@ def unwrap_lines(text: str) -> str:
         joinable = not (
             _LINE_END.search(current)
             or current.endswith("  ")
-            or current.lstrip().startswith(("|", "#"))
+            or current.lstrip().startswith(("|", "#", "```", "~~~"))
         )
     return "\n".join(out)
 
 
 def _ends_sentence(piece: str, end: int, after: str) -> bool:
     """Whether the period-like mark just before ``end`` closes a sentence."""
-    match = _WORD_BEFORE.search(piece, max(0, end - 40), end)
-    if match is None:
-        return True
-    word = match.group(1).rstrip("\"')]\u201d\u2019")
+    low = max(0, end - 64)
+    begin = max(piece.rfind(" ", low, end), piece.rfind("\n", low, end), low - 1)
+    word = piece[begin + 1 : end].rstrip("\"')]\u201d\u2019")
     if not word.endswith("."):
         return True  # ! or ? or ...
     if word.endswith(".."):
@@ -117,24 +125,32 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` character offsets of the sentences of ``text``, in order.
 
     Line breaks and list items are boundaries; so is ``.``, ``!`` or ``?`` followed by
-    whitespace and a capital letter, a digit or an opening bracket or quote, unless the period
-    belongs to an abbreviation (``e.g.``, ``Dr.``, ``et al.``, ``U.S.``, ``Fig. 2``), an initial
-    or a list enumerator. Spans exclude surrounding whitespace and leading bullets.
+    whitespace and a capital (or caseless) letter, a digit or an opening bracket or quote,
+    unless the period belongs to an abbreviation (``e.g.``, ``Dr.``, ``et al.``, ``U.S.``,
+    ``Fig. 2``) or a list enumerator. Spans exclude surrounding whitespace and leading
+    bullets.
     """
     spans: list[tuple[int, int]] = []
-    for line in _LINE.finditer(text):
-        line_start, line_end = line.span()
-        cuts = [line_start]
-        for item in _INLINE_ITEM.finditer(text, line_start, line_end):
-            if item.start() > line_start:
-                cuts.append(item.start())
-        cuts.append(line_end)
-        for piece_start, piece_end in zip(cuts, cuts[1:], strict=False):
-            _split_piece(text, piece_start, piece_end, spans)
+    position = 0
+    for line in text.split("\n"):
+        end = position + len(line)
+        if "  " in line or "\t" in line or (not line.isascii() and _BULLET_CHARS.search(line)):
+            start = position
+            for item in _INLINE_ITEM.finditer(text, position, end):
+                if item.start() > start:
+                    _split_piece(text, start, item.start(), spans)
+                start = item.end()
+            if start < end:
+                _split_piece(text, start, end, spans)
+        elif end > position:
+            _split_piece(text, position, end, spans)
+        position = end + 1
     return spans
 
 
 def _split_piece(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start] in " \t":
+        start += 1
     bullet = _BULLET.match(text, start, end)
     if bullet is not None and (bullet.end() == end or text[bullet.end() - 1] in " \t"):
         start = bullet.end()
@@ -145,11 +161,12 @@ def _split_piece(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
         if not after:
             break
         first = after[0]
-        if not (first.isupper() or first.isdigit() or first in "\"'([\u201c\u2018"):
+        if first.islower() or not (first.isalnum() or first in "\"'([\u201c\u2018"):
             continue
         if text[match.start(1)] == "." or text[match.start(1)] == "\u2026":
-            head = text[sentence_start : match.start(1)].strip()
-            if _ENUMERATOR.fullmatch(head) or not _ends_sentence(text, mark_end, after):
+            short = match.start(1) - sentence_start <= 8
+            head = text[sentence_start : match.start(1)].strip() if short else ""
+            if (short and _ENUMERATOR.fullmatch(head)) or not _ends_sentence(text, mark_end, after):
                 continue
         _add_span(text, sentence_start, mark_end, spans)
         sentence_start = match.end()

@@ -96,9 +96,9 @@ def ingest(
         raise InputError(f"invalid collection name {target!r}: use letters, digits, - and _")
     with build_lumen(settings) as lumen:
         if delete:
-            name = source_name or loader.name
-            removed = lumen.ingestor.delete_source(target, name)
-            console.print(f"removed {removed} documents of source {name!r} from {target!r}")
+            names = (source_name,) if source_name else loader.sources
+            removed = sum(lumen.ingestor.delete_source(target, name) for name in names)
+            console.print(f"removed {removed} documents of {source!r} from {target!r}")
             return
         if path is None:
             if not loader.default_subpath:

@@ -224,7 +224,7 @@ def _cite(
         citations.append(
             Citation(
                 n=n,
-                title=chunk.title if not chunk.section else f"{chunk.title} - {chunk.section}",
+                title=chunk.display_title,
                 url=chunk.url,
                 source=chunk.source,
                 collection=chunk.collection,

@@ -27,13 +27,8 @@ class Prompt:
 
 
 def _source_block(number: int, item: RetrievedChunk, text: str) -> str:
-    chunk = item.chunk
-    heading = (
-        chunk.title
-        if not chunk.section or chunk.section == chunk.title
-        else (f"{chunk.title} - {chunk.section}")
-    )
-    return f'<source n="{number}" title="{heading}">\n{text}\n</source>'
+    title = item.chunk.display_title.replace('"', "'")
+    return f'<source n="{number}" title="{title}">\n{text}\n</source>'
 
 
 def _truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:

@@ -1,38 +1,36 @@
-"""MedQuAD's upstream XML: one document per file, one section per answered question."""
+"""MedQuAD's upstream XML: one document per file, one section per answered question.
+
+Three layouts occur in the upstream files and all are read: ``<Document id source url>`` (most
+files), ``<DiseaseFile fid source url>`` (a CDC file) and a lower-case variant
+``<doc docid corpus url>`` with ``<doctitle-focus>``, ``<qaPairs>``, ``<pair>``, ``<question>``
+and ``<answer>`` (four NINDS files).
+
+The upstream ``Document@id`` is not unique (the same number recurs in every collection, and
+some CancerGov files share one), so a document's id is ``medquad:<publisher>/<file stem>``,
+e.g. ``medquad:NIHSeniorHealth/0000027``; it does not depend on where the files are kept.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
 from lumen.documents import KNOWLEDGE, Document, Section
-from lumen.ingest.loaders.base import Report, files_under
+from lumen.ingest.loaders.base import Report, list_files
+from lumen.textutil import normalize_whitespace
 
 logger = logging.getLogger(__name__)
 
-_QTYPE_HEADINGS = {
-    "information": "Overview",
-    "symptoms": "Symptoms",
-    "causes": "Causes",
-    "treatment": "Treatment",
-    "prevention": "Prevention",
-    "outlook": "Outlook",
-    "exams and tests": "Exams and tests",
-    "susceptibility": "Who is at risk",
-    "frequency": "How common",
-    "inheritance": "Inheritance",
-    "genetic changes": "Genetic changes",
-    "research": "Research",
-    "complications": "Complications",
-    "stages": "Stages",
-    "considerations": "Considerations",
-    "support groups": "Support",
-}
+#: Question types shown as headings when the question text is not indexed.
+_QTYPE_HEADINGS = {"information": "overview"}
+# MedQuAD writes lists inline: "text.    - item    - item".
+_INLINE_BULLET = re.compile(r"\s{2,}-[ \t]+")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
 
 @dataclass(frozen=True)
@@ -43,130 +41,155 @@ class QAPair:
     qid: str
     question: str
     answer: str
-    qtype: str
     url: str
     doc_id: str
+    qtype: str = ""
+    focus: str = ""
 
 
 @dataclass(frozen=True)
-class _ParsedFile:
+class _Parsed:
+    """One MedQuAD file."""
+
     doc_id: str
-    source: str
+    publisher: str
     url: str
     focus: str
-    pairs: list[QAPair]
-    standard: bool
+    pairs: tuple[QAPair, ...]
+    variant: bool  # the lower-case <doc> layout
 
 
-def _child(element: Any, *names: str) -> Any:
-    """The first child whose tag is one of ``names``, ignoring case (upstream files vary)."""
-    wanted = {n.lower() for n in names}
-    return next((c for c in element if isinstance(c.tag, str) and c.tag.lower() in wanted), None)
+def clean_answer(text: str) -> str:
+    """An answer's text with MedQuAD's inline bullets on their own lines, whitespace tidied."""
+    return normalize_whitespace(_INLINE_BULLET.sub("\n- ", text))
 
 
-def _children(element: Any, *names: str) -> list[Any]:
-    wanted = {n.lower() for n in names}
-    return [c for c in element if isinstance(c.tag, str) and c.tag.lower() in wanted]
+def _tag(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.lower() if isinstance(tag, str) else ""
 
 
-def _parse(path: Path) -> _ParsedFile:
-    """Parse one MedQuAD XML file; raises ValueError with a one-line reason.
+def _child(element: etree._Element, *names: str) -> etree._Element | None:
+    for child in element:
+        if _tag(child) in names:
+            return child
+    return None
 
-    Besides ``<Document>``, a few upstream files use ``<doc>`` (NINDS) or ``<DiseaseFile>`` (CDC)
-    with lower-case element names; all three are read.
-    """
+
+def _text(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    return "".join(element.itertext())
+
+
+def parse_file(path: Path) -> _Parsed:
+    """Parse one MedQuAD XML file; raises ValueError with a one-line reason."""
     try:
-        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
-    except (etree.XMLSyntaxError, OSError) as exc:
-        raise ValueError(f"malformed XML: {exc}") from exc
-    doc = root.getroot()
-    if doc.tag.lower() not in ("document", "doc", "diseasefile"):
-        raise ValueError(f"not a MedQuAD document (root element <{doc.tag}>)")
-    raw_id = doc.get("id") or doc.get("docid") or doc.get("fid") or path.stem
-    doc_id = f"medquad:{raw_id}"
-    url = doc.get("url") or f"file:medquad/{path.parent.name}/{path.name}"
-    focus_element = _child(doc, "Focus", "doctitle-focus")
-    focus = " ".join((focus_element.text or "").split()) if focus_element is not None else ""
-    pairs = []
-    container = _child(doc, "QAPairs")
-    for pair in _children(container, "QAPair", "pair") if container is not None else []:
-        question = _child(pair, "Question")
-        answer_element = _child(pair, "Answer")
-        answer = (answer_element.text or "") if answer_element is not None else ""
-        if question is None or not answer.strip():
+        root = etree.parse(str(path), _PARSER).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"malformed XML: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read: {exc}") from None
+    if _tag(root) not in ("document", "diseasefile", "doc"):
+        raise ValueError(f"not a MedQuAD file (root element <{root.tag}>)")
+    publisher = (root.get("source") or root.get("corpus") or path.parent.name).strip()
+    doc_id = f"medquad:{publisher}/{path.stem}"
+    url = (root.get("url") or "").strip() or f"file:medquad/{path.parent.name}/{path.name}"
+    focus = " ".join(_text(_child(root, "focus", "doctitle-focus")).split())
+    container = _child(root, "qapairs")
+    pairs: list[QAPair] = []
+    for number, pair in enumerate(container if container is not None else (), start=1):
+        if _tag(pair) not in ("qapair", "pair"):
             continue
+        question = _child(pair, "question")
+        answer = clean_answer(_text(_child(pair, "answer")))
+        if not answer:
+            continue
+        qid = question.get("qid") if question is not None else None
         pairs.append(
             QAPair(
                 file_name=path.name,
-                qid=question.get("qid") or f"{raw_id}-{pair.get('pid')}",
-                question=" ".join((question.text or "").split()),
-                answer=answer.strip(),
-                qtype=question.get("qtype") or "information",
+                qid=qid or f"{path.stem}-{pair.get('pid') or number}",
+                question=" ".join(_text(question).split()),
+                answer=answer,
                 url=url,
                 doc_id=doc_id,
+                qtype=(question.get("qtype") or "") if question is not None else "",
+                focus=focus,
             )
         )
-    publisher = doc.get("source") or doc.get("corpus") or ""
-    return _ParsedFile(doc_id, publisher, url, focus, pairs, standard=doc.tag != "doc")
+    return _Parsed(doc_id, publisher, url, focus, tuple(pairs), _tag(root) == "doc")
 
 
-def iter_qa_pairs(root: Path, *, include_variants: bool = False) -> Iterator[QAPair]:
-    """Every answered QA pair under ``root``, sorted by file name, then question id.
+def iter_qa_pairs(
+    root: Path, report: Report | None = None, *, include_variants: bool = True
+) -> Iterator[QAPair]:
+    """Every answered QA pair in the XML files under ``root``, by file name, then qid.
 
-    By default the NINDS files in the lower-case ``<doc>`` variant are left out (16,407 pairs in the
-    full set), which is the list that benchmark protocols sample from.
+    The whole upstream set has 16,423: 16,407 in ``<Document>``/``<DiseaseFile>`` files (the
+    count MedQuAD's documentation gives) and 16 in four NINDS files of the ``<doc>`` layout,
+    which ``include_variants=False`` leaves out. Unreadable files are reported (or logged when
+    ``report`` is None) and skipped; a missing ``root`` raises InputError.
     """
     pairs: list[QAPair] = []
-    for path in files_under(root, (".xml",)):
+    for path in list_files(root, (".xml",), report):
         try:
-            parsed = _parse(path)
-        except ValueError:
-            logger.warning("skipping unreadable MedQuAD file %s", path)
-            continue
-        if include_variants or parsed.standard:
-            pairs.extend(parsed.pairs)
-    yield from sorted(pairs, key=lambda p: (p.file_name, p.qid))
+            parsed = parse_file(path)
+            if include_variants or not parsed.variant:
+                pairs.extend(parsed.pairs)
+        except ValueError as exc:
+            if report is not None:
+                report(path, str(exc))
+            else:
+                logger.warning("skipped %s: %s", path, exc)
+    pairs.sort(key=lambda p: (p.file_name, p.qid, p.doc_id))
+    yield from pairs
 
 
 class MedQuADLoader:
     """MedQuAD XML into the knowledge collection."""
 
     name = "medquad"
+    sources: tuple[str, ...] = ("medquad",)
     default_collection = KNOWLEDGE
     default_subpath = "medquad"
 
     def __init__(self, *, include_questions: bool = True) -> None:
+        """``include_questions=False`` titles sections by focus and question type instead."""
         self.include_questions = include_questions
 
     def load(self, path: Path, *, collection: str, report: Report) -> Iterator[Document]:
         """One document per XML file with at least one answered question."""
-        for file in files_under(path, (".xml",)):
+        for file in list_files(path, (".xml",), report):
             try:
-                parsed = _parse(file)
+                parsed = parse_file(file)
             except ValueError as exc:
                 report(file, str(exc))
                 continue
             if not parsed.pairs:
+                logger.debug("%s: no answered questions", file)
                 continue
             title = parsed.focus or file.stem
-            sections = tuple(
-                Section(title=self._heading(title, pair), text=pair.answer) for pair in parsed.pairs
-            )
             yield Document(
                 id=parsed.doc_id,
                 title=title,
                 url=parsed.url,
                 source=self.name,
                 collection=collection,
-                sections=sections,
+                sections=tuple(
+                    Section(title=self._heading(title, pair), text=pair.answer)
+                    for pair in parsed.pairs
+                ),
                 metadata={
                     "medquad_collection": file.parent.name,
-                    "publisher": parsed.source,
-                    "qtypes": sorted({p.qtype for p in parsed.pairs}),
+                    "publisher": parsed.publisher,
+                    "qa_ids": [pair.qid for pair in parsed.pairs],
+                    "qtypes": [pair.qtype for pair in parsed.pairs],
                 },
             )
 
     def _heading(self, focus: str, pair: QAPair) -> str:
-        if self.include_questions:
+        if self.include_questions and pair.question:
             return pair.question
-        return f"{focus}: {_QTYPE_HEADINGS.get(pair.qtype, pair.qtype.capitalize())}"
+        qtype = _QTYPE_HEADINGS.get(pair.qtype, pair.qtype) or "overview"
+        return f"{focus}: {qtype}"
