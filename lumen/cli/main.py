@@ -27,6 +27,7 @@ from lumen.cli.common import (
     get_settings,
     handle_errors,
 )
+from lumen.cli.eval_cmd import eval_app
 from lumen.documents import STANDARD_COLLECTIONS
 from lumen.errors import InputError
 
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
 
 
 @app.callback()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,11 @@ def export_int8(model_dir: Path, out_dir: Path) -> Path:
 
     dummy = torch.ones((2, 8), dtype=torch.long)
     fp32 = out_dir / "model-fp32.onnx"
-    logger.info("exporting %s to ONNX (once)", model_dir)
-    with torch.no_grad():
+    logger.warning("exporting the embedding model to int8 ONNX (once, about 10 s)")
+    root_logger = logging.getLogger()
+    previous_level = root_logger.level
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             _Wrapper(model),
             (dummy, dummy, torch.zeros_like(dummy)),
@@ -82,13 +86,17 @@ def export_int8(model_dir: Path, out_dir: Path) -> Path:
             dynamo=False,
         )
     partial = out_dir / "model-int8.onnx.partial"
-    quantize_dynamic(
-        str(fp32),
-        str(partial),
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-        weight_type=QuantType.QInt8,
-    )
+    root_logger.setLevel(logging.ERROR)  # the quantizer logs advice meant for image models
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(partial),
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        root_logger.setLevel(previous_level)
     os.replace(partial, target)
     fp32.unlink(missing_ok=True)
     return target
