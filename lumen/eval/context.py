@@ -358,7 +358,9 @@ class EvalContext:
             if not note:
                 info.note = _describe(corpus, include_questions)
         self._index_stats(lumen, info)
-        pipeline = RagPipeline(settings, lumen.retriever, lumen.verifier, lambda: self.llm)
+        pipeline = RagPipeline(
+            settings, lumen.retriever, lumen.verifier, lambda: self.llm, lumen.triage
+        )
         serialise = settings.vector_store.backend in ("edge", "local")
         return IndexHandle(lumen, info, pipeline, serialise=serialise)
 

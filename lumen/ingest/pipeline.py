@@ -13,13 +13,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from lumen.ingest.chunking import Chunker
-
 from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import VectorStore
 from lumen.documents import Chunk, Document
 from lumen.errors import ComponentError
+from lumen.ingest.chunking import Chunker
 
 logger = logging.getLogger(__name__)
 

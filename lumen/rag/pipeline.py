@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -9,11 +10,14 @@ from dataclasses import dataclass
 
 from lumen.components.llm.base import LLM, GenerationParams
 from lumen.documents import KNOWLEDGE
-from lumen.errors import InputError
 from lumen.rag.answer import Answer, AnswerSentence, Citation, RetrievedSource
 from lumen.rag.prompt import build_prompt
-from lumen.rag.retrieve import Retriever, RetrieverMode
+from lumen.rag.retrieve import RetrievedChunk, Retriever, RetrieverMode
 from lumen.rag.verify import CheckedSentence, Evidence, Verifier
+from lumen.safety.injection import INJECTION_THRESHOLD, answer_follows_injection, injection_score
+from lumen.safety.policy import apply_output_policy
+from lumen.safety.responses import harmful_response, response_for
+from lumen.safety.triage import Triage, TriageResult, check_input
 from lumen.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,15 +43,8 @@ class AskOptions:
 
 
 def validate_question(question: str, max_chars: int) -> str:
-    """The question stripped, or an InputError saying what is wrong with it."""
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty")
-    text = question.strip()
-    if len(text) > max_chars:
-        raise InputError(f"the question is {len(text)} characters long; the limit is {max_chars}")
-    if "\x00" in text:
-        raise InputError("the question contains binary data")
-    return text
+    """The question cleaned, or an InputError saying what is wrong with it."""
+    return check_input(question, max_chars)
 
 
 def build_answer_text(sentences: Sequence[AnswerSentence]) -> str:
@@ -68,10 +65,12 @@ class RagPipeline:
         retriever: Retriever,
         verifier: Verifier,
         llm: Callable[[], LLM],
+        triage: Triage,
     ) -> None:
         self._settings = settings
         self._retriever = retriever
         self._verifier = verifier
+        self._triage = triage
         self._llm_factory = llm
         self._llm: LLM | None = None
 
@@ -101,20 +100,26 @@ class RagPipeline:
         text = validate_question(question, settings.verify.max_question_chars)
         timings: dict[str, float] = {}
 
+        triage = self._triage.classify(text)
+        timings["triage"] = _ms_since(started)
+        if triage.screened_out:
+            return self._safety_answer(triage, timings, started)
+
         retrieval = self._retriever.retrieve(
             text,
             collections=options.collections,
             k=options.k or settings.retrieval.k,
             mode=options.mode or settings.retrieval.mode,
         )
-        evidence = self._verifier.gather(retrieval.query_vector, retrieval.chunks)
-        timings["retrieve"] = _ms_since(started)
+        chunks, flagged = _set_aside_injections(retrieval.chunks)
+        evidence = self._verifier.gather(retrieval.query_vector, chunks)
+        timings["retrieve"] = _ms_since(started) - timings["triage"]
         retrieved = [
             RetrievedSource(r.chunk.id, r.chunk.title, r.chunk.url, r.chunk.source, r.score)
             for r in retrieval.chunks
         ]
 
-        if not retrieval.chunks or evidence.best_relevance < settings.verify.abstain_below:
+        if not chunks or evidence.best_relevance < settings.verify.abstain_below:
             logger.info("abstaining: best relevance %.2f", evidence.best_relevance)
             timings.update(generate=0.0, verify=0.0, total=_ms_since(started))
             return self._abstain(timings, retrieved)
@@ -123,7 +128,12 @@ class RagPipeline:
         timings.update(gen_timings)
 
         verify_started = time.perf_counter()
-        checked = self._verifier.check(draft, evidence)
+        if flagged and answer_follows_injection(draft, [c.chunk.text for c in flagged]):
+            logger.warning("safety event: the draft followed an injected instruction; discarded")
+            draft_checked = ""
+        else:
+            draft_checked = draft
+        checked = self._verifier.check(draft_checked, evidence)
         supported = [c for c in checked if c.supported]
         mode: str = "generated"
         if len(supported) < settings.verify.min_supported_sentences:
@@ -133,6 +143,7 @@ class RagPipeline:
             mode = "extractive"
         timings["verify"] = _ms_since(verify_started)
         timings["total"] = _ms_since(started)
+        supported, policy_actions = _apply_policy(supported, evidence)
         if not supported:
             return self._abstain(timings, retrieved, draft=draft)
         sentences, citations = _cite(supported, evidence)
@@ -147,6 +158,11 @@ class RagPipeline:
             retrieved=retrieved,
             dropped_sentences=len(checked) - len([c for c in checked if c.supported]),
             draft=draft,
+            safety={
+                "category": str(triage.category),
+                "policy_actions": policy_actions,
+                "injection_flagged": len(flagged),
+            },
         )
 
     def _generate(
@@ -183,6 +199,33 @@ class RagPipeline:
             "prompt_tokens": float(prompt.prompt_tokens),
         }
 
+    def _safety_answer(
+        self, triage: TriageResult, timings: dict[str, float], started: float
+    ) -> Answer:
+        """The fixed response to a crisis, an emergency or a harmful request; never generated."""
+        response = response_for(triage)
+        if response is None:  # screened out but no fixed text: refuse rather than answer
+            response = harmful_response(triage.subtype)
+        # A safety event: the category only, never the message text.
+        logger.warning("safety event: %s (%s)", triage.category, triage.subtype or "-")
+        timings.update(retrieve=0.0, generate=0.0, verify=0.0, total=_ms_since(started))
+        mode = {"crisis": "crisis", "emergency": "emergency"}.get(str(triage.category), "refused")
+        return Answer(
+            answer=response.text,
+            sentences=[],
+            citations=[],
+            abstained=mode == "refused",
+            mode=mode,  # type: ignore[arg-type]
+            disclaimer=self._settings.disclaimer,
+            timings_ms=timings,
+            safety={
+                "category": str(triage.category),
+                "subtype": triage.subtype,
+                "score": round(triage.score, 4),
+                "resources": response.resources,
+            },
+        )
+
     def _abstain(
         self, timings: dict[str, float], retrieved: list[RetrievedSource], *, draft: str = ""
     ) -> Answer:
@@ -197,6 +240,42 @@ class RagPipeline:
             retrieved=retrieved,
             draft=draft,
         )
+
+
+def _set_aside_injections(
+    chunks: Sequence[RetrievedChunk],
+) -> tuple[list[RetrievedChunk], list[RetrievedChunk]]:
+    """Split off chunks that carry instructions aimed at the model.
+
+    Flagged chunks stay out of the prompt, unless every chunk is flagged: then they are used
+    and the output check still applies.
+    """
+    clean: list[RetrievedChunk] = []
+    flagged: list[RetrievedChunk] = []
+    for item in chunks:
+        (flagged if injection_score(item.chunk.text) >= INJECTION_THRESHOLD else clean).append(item)
+    if flagged:
+        logger.warning("safety event: %s retrieved chunk(s) carry instructions", len(flagged))
+    return (clean or flagged), flagged
+
+
+def _apply_policy(
+    sentences: Sequence[CheckedSentence], evidence: Evidence
+) -> tuple[list[CheckedSentence], list[str]]:
+    """Run the output policy on each sentence against the chunks that support it."""
+    kept: list[CheckedSentence] = []
+    actions: list[str] = []
+    for sentence in sentences:
+        sources = [evidence.chunks[s.chunk_index].chunk for s in sentence.supports]
+        result = apply_output_policy(
+            sentence.text,
+            source_urls=[c.url for c in sources],
+            source_texts=[c.text for c in sources],
+        )
+        actions.extend(result.actions)
+        if result.text.strip():
+            kept.append(dataclasses.replace(sentence, text=result.text.strip()))
+    return kept, sorted(set(actions))
 
 
 def _cite(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lumen.components.model_files import embedding_identity
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class OnnxEmbedder:
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
         self._batch_size = batch_size
         self._dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+        self._identity = embedding_identity(model_dir, self._dim)
 
     @property
     def dim(self) -> int:
@@ -147,7 +149,7 @@ class OnnxEmbedder:
     @property
     def identity(self) -> str:
         """Model identity (shared with the PyTorch backend: the vectors agree to ~0.99 cosine)."""
-        return f"all-MiniLM-L6-v2/dim{self._dim}"
+        return self._identity
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in length-sorted batches (less padding); rows are L2-normalised."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lumen.components.model_files import embedding_identity
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -34,9 +35,9 @@ class SentenceTransformerEmbedder:
                 f"cannot load the embedding model from {model_dir}: {exc}"
             ) from exc
         self._batch_size = batch_size
-        self._name = model_dir.name if model_dir.name != "model" else model_dir.parent.name
         dim = self._model.get_sentence_embedding_dimension()
         self._dim = int(dim) if dim else 384
+        self._identity = embedding_identity(model_dir, self._dim)
         logger.info("loaded sentence-transformers model %s (dim %s)", model_dir, self._dim)
 
     @property
@@ -47,7 +48,7 @@ class SentenceTransformerEmbedder:
     @property
     def identity(self) -> str:
         """Model and backend."""
-        return f"{self._name}/dim{self._dim}"
+        return self._identity
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches; rows are L2-normalised."""
