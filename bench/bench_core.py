@@ -58,6 +58,8 @@ def main() -> None:
             "vector_store": settings.vector_store.backend,
             "llm": settings.llm.backend,
             "k": settings.retrieval.k,
+            "max_context_tokens": settings.llm.max_context_tokens,
+            "max_answer_tokens": settings.llm.max_answer_tokens,
         },
     }
 
@@ -120,6 +122,9 @@ def main() -> None:
         }
 
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "core.json"
+    if args.skip_ingest and previous.exists():  # keep the ingest figures of the full run
+        results.setdefault("ingest", json.loads(previous.read_text()).get("ingest"))
     (RESULTS / "core.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(results, RESULTS / "core.png", totals, first)
     print(json.dumps(results, indent=2))

@@ -90,7 +90,7 @@ class LLMSettings(BaseModel):
     )
     max_answer_tokens: int = Field(160, ge=16, description="Tokens the answer may use at most.")
     max_context_tokens: int = Field(
-        600,
+        400,
         ge=64,
         description="Tokens of numbered sources in the prompt; fewer means a faster first token.",
     )

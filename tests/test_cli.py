@@ -131,3 +131,17 @@ def test_ask_json_and_unreachable_server(
     assert "cannot reach the language model server at http://127.0.0.1:9/v1" in err
     assert "Traceback" not in err
     shutil.rmtree(corpus)
+
+
+def test_cli_logs_are_redacted(settings_env: Path) -> None:
+    import logging
+
+    from lumen.cli.common import configure_logging
+
+    configure_logging(1)
+    handler = logging.getLogger().handlers[0]
+    record = logging.LogRecord(
+        "lumen", logging.INFO, __file__, 1, "patient %s", ("jane.doe@example.org",), None
+    )
+    assert all(f.filter(record) for f in handler.filters)
+    assert "jane.doe@example.org" not in record.getMessage()

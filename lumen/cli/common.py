@@ -65,3 +65,7 @@ def configure_logging(verbose: int) -> None:
     )
     for noisy in ("httpx", "urllib3", "onnxruntime"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # Patient data never reaches the logs in clear text: every handler masks identifiers.
+    from lumen.safety.redact import add_redacting_filter
+
+    add_redacting_filter()

@@ -200,3 +200,35 @@ def show(results: Annotated[Path, typer.Argument(help="A results.json file.")]) 
     from lumen.eval.schema import load_results
 
     console.print(render_markdown(load_results(results)), highlight=False, markup=False)
+
+
+@eval_app.command("safety")
+@handle_errors
+def safety(
+    answers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Questions per set also answered by the whole pipeline (0: triage and fixed "
+            "responses only). Needs an index for the safe questions.",
+        ),
+    ] = 20,
+    out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
+) -> None:
+    """Safety: triage recall per class, over-refusal, 988 in crisis answers, redaction."""
+    from lumen.factory import build_lumen
+    from lumen.safety.evaluate import render_markdown, run_safety_eval
+
+    settings = get_settings()
+    with build_lumen(settings) as lumen:
+        answer_fn = (lambda question: lumen.pipeline.ask(question).answer) if answers else None
+        results = run_safety_eval(
+            settings.paths.sources_dir,
+            lumen.triage,
+            answer_fn=answer_fn,
+            answer_limit=answers or None,
+        )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    console.print(render_markdown(results), highlight=False)
