@@ -19,11 +19,11 @@ import random
 import time
 from pathlib import Path
 
-from lumen.ingest.loaders.medquad import iter_qa_pairs
 from rich.progress import Progress
 
 from lumen.factory import build_lumen
 from lumen.ingest.loaders import get_loader
+from lumen.ingest.loaders.medquad import iter_qa_pairs
 from lumen.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
