@@ -145,3 +145,14 @@ def test_cli_logs_are_redacted(settings_env: Path) -> None:
     )
     assert all(f.filter(record) for f in handler.filters)
     assert "jane.doe@example.org" not in record.getMessage()
+
+
+@pytest.mark.slow
+def test_eval_safety_reports_the_targets(settings_env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "safety.json"
+    code, stdout, err = run("eval", "safety", "--answers", "0", "--out", str(out))
+    assert code == 0, err
+    assert "crisis responses carrying 988" in stdout
+    results = json.loads(out.read_text())
+    assert results["responses"]["crisis_988_share"] == 1.0
+    assert results["triage"]["per_class"]["crisis"]["recall"] >= 0.98

@@ -221,7 +221,7 @@ def safety(
 
     settings = get_settings()
     with build_lumen(settings) as lumen:
-        answer_fn = (lambda question: lumen.pipeline.ask(question).answer) if answers else None
+        answer_fn = (lambda question: lumen.pipeline.ask(question)) if answers else None
         results = run_safety_eval(
             settings.paths.sources_dir,
             lumen.triage,
