@@ -26,8 +26,10 @@ def _source_block(number: int, item: RetrievedChunk, text: str) -> str:
     return fence_source(number, item.chunk.display_title, text)
 
 
-def _truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
-    """Cut ``text`` at a word boundary so that it takes at most ``budget`` tokens."""
+def truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
+    """``text`` cut at a word boundary to at most ``budget`` tokens ("" if nothing fits)."""
+    if budget <= 0:
+        return ""
     if llm.count_tokens(text) <= budget:
         return text
     words = text.split()
@@ -38,7 +40,7 @@ def _truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
             low = mid
         else:
             high = mid - 1
-    return " ".join(words[:low]) + " ..."
+    return " ".join(words[:low]) + " ..." if low else ""
 
 
 def build_prompt(
@@ -65,7 +67,7 @@ def build_prompt(
         remaining = budget - spent
         if remaining < 48:
             break
-        text = _truncate_to_tokens(llm, item.chunk.text, remaining - 24)
+        text = truncate_to_tokens(llm, item.chunk.text, remaining - 24)
         block = _source_block(len(used) + 1, item, text)
         cost = llm.count_tokens(block) + 2
         if cost > remaining:

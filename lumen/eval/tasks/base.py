@@ -15,6 +15,7 @@ from lumen.errors import InputError
 from lumen.eval.context import EvalContext, IndexHandle
 from lumen.eval.registry import TaskSpec
 from lumen.eval.schema import IndexInfo, ItemRecord
+from lumen.rag.prompt import truncate_to_tokens
 
 if TYPE_CHECKING:
     from lumen.components.llm.base import LLM
@@ -192,23 +193,6 @@ class TaskKind(ABC):
             question, collections=self.ctx.collections(self.spec), k=k, mode=mode
         )
         return list(result.chunks)
-
-
-def truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
-    """``text`` cut at a word boundary to at most ``budget`` tokens."""
-    if budget <= 0:
-        return ""
-    if llm.count_tokens(text) <= budget:
-        return text
-    words = text.split()
-    low, high = 0, len(words)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if llm.count_tokens(" ".join(words[:mid])) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return " ".join(words[:low]) + " ..." if low else ""
 
 
 def format_passages(

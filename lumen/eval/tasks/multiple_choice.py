@@ -16,7 +16,8 @@ from lumen.eval.scoring import (
     best_option,
     parse_choice,
 )
-from lumen.eval.tasks.base import Condition, EvalItem, TaskKind, format_passages, truncate_to_tokens
+from lumen.eval.tasks.base import Condition, EvalItem, TaskKind, format_passages
+from lumen.rag.prompt import truncate_to_tokens
 
 GENERATE_SYSTEM = (
     "You are a medical expert taking a multiple-choice exam. Reply with the letter of the "
