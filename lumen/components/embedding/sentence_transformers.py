@@ -35,7 +35,10 @@ class SentenceTransformerEmbedder:
                 f"cannot load the embedding model from {model_dir}: {exc}"
             ) from exc
         self._batch_size = batch_size
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         self._dim = int(dim) if dim else 384
         self._identity = embedding_identity(model_dir, self._dim)
         logger.info("loaded sentence-transformers model %s (dim %s)", model_dir, self._dim)
