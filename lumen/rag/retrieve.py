@@ -87,13 +87,12 @@ class Retriever:
         dense: list[ScoredChunk] = []
         sparse: list[ScoredChunk] = []
         limit = max(self._candidates, k)
+        query = self._bm25.encode_query(question) if mode in ("hybrid", "bm25") else None
         for collection in collections:
             if mode in ("hybrid", "dense"):
                 dense.extend(self._store.search_dense(collection, query_vector, limit, where))
-            if mode in ("hybrid", "bm25"):
-                query = self._bm25.encode_query(question)
-                if query.indices:
-                    sparse.extend(self._store.search_sparse(collection, query, limit, where))
+            if query is not None and query.indices:
+                sparse.extend(self._store.search_sparse(collection, query, limit, where))
         dense.sort(key=lambda hit: hit.score, reverse=True)
         sparse.sort(key=lambda hit: hit.score, reverse=True)
         dense = dense[:limit]
