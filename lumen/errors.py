@@ -21,3 +21,35 @@ class MissingExtraError(ComponentError):
             f"the package '{package}' is not installed: install Lumen's '{extra}' extra "
             f"(pip install 'lumen[{extra}]')"
         )
+
+
+class NotFoundError(LumenError):
+    """The object does not exist, or belongs to someone else (the two look the same)."""
+
+
+class AuthenticationError(LumenError):
+    """The caller is not signed in, or the credentials are wrong."""
+
+
+class PermissionDeniedError(LumenError):
+    """The caller is signed in but their role does not allow this."""
+
+
+class ConflictError(LumenError):
+    """The request clashes with what is stored (an e-mail address already in use)."""
+
+
+class RateLimitedError(LumenError):
+    """Too many requests; retry after the given number of seconds."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class FieldError(InputError):
+    """A request field holds an unacceptable value."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -6,6 +6,7 @@ import logging
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
@@ -18,6 +19,11 @@ from lumen.rag.retrieve import Retriever
 from lumen.rag.verify import Verifier
 from lumen.safety.triage import Triage
 from lumen.settings import EmbeddingSettings, LLMSettings, Settings
+
+if TYPE_CHECKING:
+    from lumen.clock import Clock
+    from lumen.components.kv.base import KVStore
+    from lumen.services.container import Services
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +174,85 @@ def build_lumen(
 ) -> Lumen:
     """Lumen's parts for ``settings`` (nothing is loaded until used)."""
     return Lumen(settings, embedder=embedder, llm=llm)
+
+
+def pipeline_identity(settings: Settings) -> str:
+    """What changes answers to the same question: the model, retrieval and verification."""
+    import json
+
+    from lumen import __version__
+
+    llm = settings.llm
+    model = str(llm.model_path) if llm.backend == "llama_cpp" else f"{llm.base_url}|{llm.model}"
+    return json.dumps(
+        {
+            "version": __version__,
+            "llm": [llm.backend, model, llm.max_answer_tokens, llm.max_context_tokens],
+            "retrieval": settings.retrieval.model_dump(mode="json"),
+            "verify": settings.verify.model_dump(mode="json"),
+            "embedding": settings.embedding.backend,
+        },
+        sort_keys=True,
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    lumen: Lumen | None = None,
+    kv: KVStore | None = None,
+) -> Services:
+    """The service's parts: database (migrated), keys, KV store, sessions, audit, pipeline."""
+    from lumen.clock import SystemClock
+    from lumen.components.kv.factory import open_kv
+    from lumen.db.session import open_database
+    from lumen.observability.metrics import Metrics
+    from lumen.security.crypto import keyring_from_settings
+    from lumen.security.passwords import PasswordHasher, PasswordPolicy
+    from lumen.services.answer_cache import AnswerCache
+    from lumen.services.audit import AuditLog
+    from lumen.services.container import Services
+    from lumen.services.ratelimit import LoginThrottle, RateLimiter
+    from lumen.services.sessions import SessionStore
+
+    clock = clock or SystemClock()
+    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    database = open_database(
+        settings.database_url(), echo=settings.database.echo, migrate=settings.database.auto_migrate
+    )
+    keyring = keyring_from_settings(
+        settings.security, settings.paths.data_dir, create=settings.profile == "embedded"
+    )
+    kv = kv or open_kv(settings.kv, clock)
+    auth = settings.auth
+    limiter = RateLimiter(kv)
+    return Services(
+        settings=settings,
+        clock=clock,
+        database=database,
+        keyring=keyring,
+        kv=kv,
+        sessions=SessionStore(
+            kv,
+            clock,
+            idle_timeout_s=auth.idle_timeout_s,
+            absolute_timeout_s=auth.absolute_timeout_s,
+        ),
+        limiter=limiter,
+        throttle=LoginThrottle(
+            limiter,
+            per_account=auth.login_failures_per_account,
+            per_ip=auth.login_failures_per_ip,
+            window_s=auth.login_window_s,
+        ),
+        audit=AuditLog(database, clock),
+        hasher=PasswordHasher(),
+        policy=PasswordPolicy.from_settings(auth),
+        lumen=lumen or build_lumen(settings),
+        cache=AnswerCache(
+            kv, keyring, ttl_s=settings.api.cache_ttl_s, identity=pipeline_identity(settings)
+        ),
+        metrics=Metrics(),
+        owns_lumen=lumen is None,
+    )

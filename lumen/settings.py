@@ -147,6 +147,112 @@ class VerifySettings(BaseModel):
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
 
 
+class DatabaseSettings(BaseModel):
+    """The relational database: users, profiles, conversations, the audit log."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; "
+        "default: SQLite at <data_dir>/lumen.db.",
+    )
+    auto_migrate: bool = Field(
+        True, description="Apply Alembic migrations when the service starts."
+    )
+    echo: bool = Field(False, description="Log SQL statements (never in production).")
+
+
+class KVSettings(BaseModel):
+    """Sessions, rate limits, throttling and the response cache: Redis or in-process."""
+
+    backend: Literal["memory", "redis"] = Field(
+        "memory", description="memory: in-process (one worker); redis: a Redis server."
+    )
+    url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL (backend=redis).")
+    prefix: str = Field("lumen:", description="Prefix of every Redis key Lumen writes.")
+    timeout_s: float = Field(2.0, gt=0, description="Redis socket timeout.")
+
+
+class AuthSettings(BaseModel):
+    """Sign-in, sessions and passwords (NIST SP 800-63B rev. 4)."""
+
+    idle_timeout_s: int = Field(900, ge=60, description="A session ends after this long idle.")
+    absolute_timeout_s: int = Field(
+        43_200, ge=300, description="A session ends this long after sign-in, active or not."
+    )
+    cookie_name: str = Field("lumen_session", description="Name of the session cookie.")
+    cookie_secure: bool = Field(
+        True, description="Send the session cookie only over HTTPS (browsers allow localhost)."
+    )
+    password_min_length: int = Field(
+        15, ge=8, description="Shortest password when it is the only factor."
+    )
+    password_min_length_mfa: int = Field(
+        8, ge=8, description="Shortest password once TOTP two-factor authentication is on."
+    )
+    password_max_length: int = Field(
+        256, ge=64, description="Longest password accepted (never truncated)."
+    )
+    login_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins per account within the window before throttling."
+    )
+    login_failures_per_ip: int = Field(
+        20, ge=1, description="Failed sign-ins per client address within the window."
+    )
+    login_window_s: int = Field(900, ge=1, description="Window of the sign-in throttle.")
+    mfa_pending_s: int = Field(300, ge=30, description="Time to enter the TOTP code.")
+    totp_issuer: str = Field("Lumen", description="Issuer shown in authenticator apps.")
+    allow_signup: bool = Field(True, description="Let anyone create a patient account.")
+
+
+class SecuritySettings(BaseModel):
+    """Encryption of patient data at rest (AES-256-GCM)."""
+
+    encryption_key: SecretStr | None = Field(
+        None,
+        description="Base64 of a 32-byte key (id 'env'); takes precedence over the key file.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="JSON key file {active, keys: {id: base64}}; default <data_dir>/keys.json, "
+        "created with mode 0600 on first use in the embedded profile.",
+    )
+
+
+class ApiSettings(BaseModel):
+    """The HTTP service."""
+
+    host: str = Field("127.0.0.1", description="Address `lumen serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `lumen serve` listens on.")
+    max_body_bytes: int = Field(
+        64_000, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    rate_limit_per_user: int = Field(30, ge=1, description="Questions per user per rate window.")
+    rate_limit_per_ip: int = Field(
+        120, ge=1, description="Requests per client address per rate window."
+    )
+    rate_window_s: int = Field(60, ge=1, description="Length of a rate-limit window.")
+    cache_ttl_s: int = Field(
+        86_400, ge=0, description="Lifetime of cached answers; 0 turns the cache off."
+    )
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a proxy)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Browser origins allowed to call the API (dev mode)."
+    )
+    web_dir: Path | None = Field(
+        None, description="Static web app to serve at /; default: web/out when it exists."
+    )
+
+
+class RetentionSettings(BaseModel):
+    """How long data is kept."""
+
+    conversation_days: int = Field(
+        365, ge=1, description="`lumen retention run` deletes conversations idle this long."
+    )
+
+
 class Settings(BaseSettings):
     """All of Lumen's settings."""
 
@@ -162,11 +268,23 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
     retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings())
     verify: VerifySettings = Field(default_factory=lambda: VerifySettings())
+    database: DatabaseSettings = Field(default_factory=lambda: DatabaseSettings())
+    kv: KVSettings = Field(default_factory=lambda: KVSettings())
+    auth: AuthSettings = Field(default_factory=lambda: AuthSettings())
+    security: SecuritySettings = Field(default_factory=lambda: SecuritySettings())
+    api: ApiSettings = Field(default_factory=lambda: ApiSettings())
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     disclaimer: str = Field(
         "This information is for informational purposes only and is not medical advice. "
         "Talk to a doctor, pharmacist or other qualified clinician about your own situation.",
         description="Shown with every answer.",
     )
+
+    def database_url(self) -> str:
+        """The configured database URL, or SQLite inside the data folder."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.paths.data_dir / 'lumen.db').resolve()}"
 
     @classmethod
     def settings_customise_sources(
@@ -189,6 +307,7 @@ class Settings(BaseSettings):
 PRODUCTION_DEFAULTS: dict[str, Any] = {
     "vector_store": {"backend": "server"},
     "llm": {"backend": "openai", "model": "BioMistral/BioMistral-7B", "context_window": 2048},
+    "kv": {"backend": "redis"},
 }
 
 

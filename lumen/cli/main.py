@@ -28,6 +28,7 @@ from lumen.cli.common import (
     handle_errors,
 )
 from lumen.cli.eval_cmd import eval_app
+from lumen.cli.service_cmd import register as register_service_commands
 from lumen.documents import STANDARD_COLLECTIONS
 from lumen.errors import InputError
 
@@ -41,6 +42,7 @@ app = typer.Typer(
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
+register_service_commands(app)
 
 
 @app.callback()

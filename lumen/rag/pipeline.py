@@ -40,6 +40,9 @@ class AskOptions:
     collections: tuple[str, ...] = (KNOWLEDGE,)
     k: int | None = None
     mode: RetrieverMode | None = None
+    # What the user consented to share from their profile; shapes the prompt only, never
+    # retrieval, verification or logs.
+    patient_context: str | None = None
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -124,7 +127,7 @@ class RagPipeline:
             timings.update(generate=0.0, verify=0.0, total=_ms_since(started))
             return self._abstain(timings, retrieved)
 
-        draft, gen_timings = self._generate(text, evidence, on_token)
+        draft, gen_timings = self._generate(text, evidence, on_token, options.patient_context)
         timings.update(gen_timings)
 
         verify_started = time.perf_counter()
@@ -166,7 +169,11 @@ class RagPipeline:
         )
 
     def _generate(
-        self, question: str, evidence: Evidence, on_token: TokenCallback | None
+        self,
+        question: str,
+        evidence: Evidence,
+        on_token: TokenCallback | None,
+        patient_context: str | None = None,
     ) -> tuple[str, dict[str, float]]:
         settings = self._settings
         llm = self.llm
@@ -177,6 +184,7 @@ class RagPipeline:
             evidence.chunks,
             max_answer_tokens=settings.llm.max_answer_tokens,
             max_context_tokens=settings.llm.max_context_tokens,
+            patient_context=patient_context,
         )
         params = GenerationParams(
             max_tokens=settings.llm.max_answer_tokens,
@@ -197,6 +205,7 @@ class RagPipeline:
             "generate": generate_ms,
             "first_token": first_token if first_token is not None else generate_ms,
             "prompt_tokens": float(prompt.prompt_tokens),
+            "completion_tokens": float(len(pieces)),
         }
 
     def _safety_answer(

@@ -51,6 +51,7 @@ def build_prompt(
     max_answer_tokens: int,
     max_context_tokens: int,
     system_prompt: str = SYSTEM_PROMPT,
+    patient_context: str | None = None,
 ) -> Prompt:
     """Number the best chunks as sources, as many as fit the context budget and the window.
 
@@ -58,7 +59,17 @@ def build_prompt(
     the instructions, the question, the answer and a margin for the chat template.
     """
     template_margin = 48
-    fixed = llm.count_tokens(system_prompt) + llm.count_tokens(question) + template_margin
+    about = (
+        f"About the patient (to tailor the answer; not a source):\n{patient_context}\n\n"
+        if patient_context
+        else ""
+    )
+    fixed = (
+        llm.count_tokens(system_prompt)
+        + llm.count_tokens(question)
+        + (llm.count_tokens(about) if about else 0)
+        + template_margin
+    )
     budget = min(max_context_tokens, llm.context_window - max_answer_tokens - fixed)
     blocks: list[str] = []
     used: list[RetrievedChunk] = []
@@ -75,6 +86,6 @@ def build_prompt(
         blocks.append(block)
         used.append(item)
         spent += cost
-    user = "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+    user = about + "Sources:\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
     messages = [Message("system", system_prompt), Message("user", user)]
     return Prompt(messages=messages, sources=used, prompt_tokens=fixed + spent)

@@ -1,0 +1,315 @@
+"""Request and response bodies, one family per entity (Create / Update / Public)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+RoleName = Literal["patient", "pharma", "admin"]
+CollectionName = Literal["knowledge", "drugs", "regulatory"]
+
+
+class Strict(BaseModel):
+    """Rejects unknown fields, so that typos surface as 422s."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class ErrorField(BaseModel):
+    """A field and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The error part of every error response."""
+
+    status: int
+    code: str
+    message: str
+    fields: list[ErrorField] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorBody
+
+
+# Accounts and sessions
+
+
+class UserCreate(Strict):
+    """Sign-up."""
+
+    email: str = Field(max_length=320, description="E-mail address, used to sign in.")
+    password: str = Field(
+        max_length=4096, description="At least 15 characters; any characters; no rules."
+    )
+
+
+class UserPublic(BaseModel):
+    """An account as its owner (or an admin) sees it."""
+
+    id: str
+    email: str
+    role: RoleName
+    two_factor_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None = None
+
+
+class LoginRequest(Strict):
+    """Sign-in with e-mail and password."""
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=4096)
+
+
+class MfaRequest(Strict):
+    """The second step of sign-in: a TOTP code or a recovery code."""
+
+    ticket: str = Field(max_length=200)
+    code: str | None = Field(None, max_length=12, description="Six digits from the app.")
+    recovery_code: str | None = Field(None, max_length=40)
+
+
+class LoginResponse(BaseModel):
+    """A session (cookie set, token for API clients), or a ticket for the TOTP step."""
+
+    mfa_required: bool
+    ticket: str | None = None
+    token: str | None = Field(None, description="Bearer token for API clients.")
+    user: UserPublic | None = None
+    expires_in: int | None = Field(None, description="Seconds until the idle timeout.")
+
+
+class SessionPublic(BaseModel):
+    """One of the user's sessions."""
+
+    id: str
+    created_at: datetime
+    last_seen: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
+class PasswordChange(Strict):
+    """Change the password; every other session ends."""
+
+    current_password: str = Field(max_length=4096)
+    new_password: str = Field(max_length=4096)
+
+
+class PasswordConfirm(Strict):
+    """A request that needs the password again."""
+
+    password: str = Field(max_length=4096)
+
+
+class TotpSetup(BaseModel):
+    """A new TOTP secret for the authenticator app."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCode(Strict):
+    """A code from the authenticator app."""
+
+    code: str = Field(max_length=12)
+
+
+class RecoveryCodes(BaseModel):
+    """Single-use recovery codes, shown once."""
+
+    recovery_codes: list[str]
+
+
+class RoleUpdate(Strict):
+    """An admin changes a user's role."""
+
+    role: RoleName
+
+
+# Patient profiles
+
+
+class ProfileBase(Strict):
+    """Fields of a patient profile."""
+
+    label: str = Field("Me", min_length=1, max_length=100, description="Whose profile this is.")
+    demographics: dict[str, str | int | float | None] = Field(
+        default_factory=dict, description="e.g. birth_year, sex, weight_kg, pregnant."
+    )
+    conditions: list[str] = Field(default_factory=list, max_length=100)
+    medications: list[str] = Field(default_factory=list, max_length=100)
+    allergies: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ProfileCreate(ProfileBase):
+    """A new profile."""
+
+
+class ProfileUpdate(Strict):
+    """Fields to change."""
+
+    label: str | None = Field(None, min_length=1, max_length=100)
+    demographics: dict[str, str | int | float | None] | None = None
+    conditions: list[str] | None = Field(None, max_length=100)
+    medications: list[str] | None = Field(None, max_length=100)
+    allergies: list[str] | None = Field(None, max_length=100)
+
+
+class ProfilePublic(ProfileBase):
+    """A profile as its owner sees it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# Conversations and messages
+
+
+class ConversationCreate(Strict):
+    """A new conversation."""
+
+    title: str | None = Field(None, max_length=200)
+
+
+class ConversationUpdate(Strict):
+    """Rename a conversation."""
+
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ConversationPublic(BaseModel):
+    """A conversation without its messages."""
+
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageCreate(Strict):
+    """A question."""
+
+    content: str = Field(min_length=1, max_length=4000, description="The question.")
+    collections: list[CollectionName] | None = Field(
+        None, description="Collections to search; patients: knowledge only."
+    )
+    use_profile: bool = Field(
+        False, description="Consent to let the answer take the patient profile into account."
+    )
+    profile_id: str | None = Field(None, max_length=64)
+    stream: bool = Field(False, description="Answer as server-sent events.")
+
+
+class MessagePublic(BaseModel):
+    """A question and its verified answer (null while pending or after a failure)."""
+
+    id: str
+    conversation_id: str
+    question: str
+    status: Literal["pending", "answered", "failed"]
+    answer: dict[str, Any] | None
+    collections: list[str]
+    used_profile: bool
+    cached: bool
+    error: str | None
+    created_at: datetime
+
+
+class ConversationDetail(ConversationPublic):
+    """A conversation with its messages."""
+
+    messages: list[MessagePublic]
+
+
+class FeedbackCreate(Strict):
+    """Thumbs up (1) or down (-1), with an optional comment."""
+
+    rating: Literal[1, -1]
+    comment: str | None = Field(None, max_length=2000)
+
+
+class FeedbackPublic(BaseModel):
+    """Feedback as admins see it."""
+
+    id: str
+    message_id: str
+    user_id: str
+    rating: int
+    comment: str | None
+    created_at: datetime
+
+
+# Admin
+
+
+class AuditEventPublic(BaseModel):
+    """An audit row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    ts: datetime
+    actor_id: str | None
+    actor_role: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    ip: str | None
+    outcome: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    """Whether the audit chain is intact."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    reason: str | None
+
+
+class CollectionStatsPublic(BaseModel):
+    """One collection's counts."""
+
+    name: str
+    points: int
+    documents: int
+    sources: dict[str, int]
+
+
+class IndexStats(BaseModel):
+    """What the vector store holds."""
+
+    collections: list[CollectionStatsPublic]
+    embedding_model: str | None = None
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, bool] = Field(default_factory=dict)

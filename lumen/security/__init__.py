@@ -1,0 +1,1 @@
+"""Encryption at rest, password hashing and policy, two-factor authentication."""

@@ -1,0 +1,1 @@
+"""The service layer: accounts, sessions, rate limits, conversations and their safeguards."""

@@ -1,0 +1,204 @@
+"""The audit trail: an append-only, hash-chained log of data access and security events.
+
+Each row holds who (user id and role), what (an action name), which object (type and id),
+when (UTC), from where (client address) and the outcome; never patient data. A row's hash
+covers its fields and the previous row's hash, and the chain head is kept in its own table,
+so an edited, inserted, deleted or cut-off row shows up in :meth:`AuditLog.verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from lumen.clock import Clock
+from lumen.db.models import AuditEvent, AuditHead
+from lumen.db.session import Database
+
+logger = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+_ADVISORY_LOCK_ID = 0x4C554D454E  # "LUMEN"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and from where; a missing user id means anonymous or the system."""
+
+    user_id: str | None = None
+    role: str | None = None
+    ip: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        """Lumen itself (retention, key rotation run from the CLI)."""
+        return cls(user_id=None, role="system", ip=None)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of checking the chain."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def event_hash(
+    prev_hash: str,
+    *,
+    seq: int,
+    ts: datetime,
+    actor_id: str | None,
+    actor_role: str | None,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    ip: str | None,
+    outcome: str,
+) -> str:
+    """SHA-256 over the previous hash and this row's fields in a fixed encoding."""
+    fields = [
+        seq,
+        ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        actor_id,
+        actor_role,
+        action,
+        object_type,
+        object_id,
+        ip,
+        outcome,
+    ]
+    payload = prev_hash + "\n" + json.dumps(fields, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _row_hash(row: AuditEvent) -> str:
+    return event_hash(
+        row.prev_hash,
+        seq=row.seq,
+        ts=row.ts,
+        actor_id=row.actor_id,
+        actor_role=row.actor_role,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        ip=row.ip,
+        outcome=row.outcome,
+    )
+
+
+class AuditLog:
+    """Appends to and checks the audit chain; each append is its own short transaction."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        outcome: str = "success",
+        object_type: str | None = None,
+        object_id: str | None = None,
+    ) -> int:
+        """Append one event and return its sequence number."""
+        # Timestamps are truncated to microseconds, which every backend keeps exactly.
+        ts = datetime.fromtimestamp(round(self._clock.now(), 6), UTC)
+        with self._lock, self._database.session() as session:
+            if self._database.dialect == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_ID})
+            head = session.get(AuditHead, 1, with_for_update=True)
+            if head is None:
+                head = AuditHead(id=1, seq=0, hash=GENESIS)
+                session.add(head)
+            seq = head.seq + 1
+            row = AuditEvent(
+                seq=seq,
+                ts=ts,
+                actor_id=actor.user_id,
+                actor_role=actor.role,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                ip=actor.ip,
+                outcome=outcome,
+                prev_hash=head.hash,
+                hash="",
+            )
+            row.hash = _row_hash(row)
+            session.add(row)
+            head.seq, head.hash = seq, row.hash
+        logger.debug("audit %s %s %s", action, object_type or "-", outcome)
+        return int(seq)
+
+    def verify(self, *, batch: int = 1000) -> ChainReport:
+        """Recompute the chain from the first row; report the first row that breaks it."""
+        expected_prev = GENESIS
+        expected_seq = 1
+        checked = 0
+        with self._database.session() as session:
+            last_seq = 0
+            while True:
+                rows: Sequence[AuditEvent] = (
+                    session.scalars(
+                        select(AuditEvent)
+                        .where(AuditEvent.seq > last_seq)
+                        .order_by(AuditEvent.seq)
+                        .limit(batch)
+                    )
+                    .unique()
+                    .all()
+                )
+                if not rows:
+                    break
+                for row in rows:
+                    if row.seq != expected_seq:
+                        return ChainReport(False, checked, expected_seq, "a row is missing")
+                    if row.prev_hash != expected_prev:
+                        return ChainReport(False, checked, row.seq, "the link to the previous row")
+                    if _row_hash(row) != row.hash:
+                        return ChainReport(False, checked, row.seq, "the row was changed")
+                    expected_prev = row.hash
+                    expected_seq += 1
+                    checked += 1
+                last_seq = rows[-1].seq
+                session.expunge_all()
+            head = session.get(AuditHead, 1)
+        head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+        if head_seq != checked or head_hash != expected_prev:
+            return ChainReport(False, checked, checked + 1, "rows after the last one were removed")
+        return ChainReport(True, checked)
+
+    def list_events(
+        self,
+        session: Session,
+        *,
+        limit: int,
+        offset: int,
+        actor_id: str | None = None,
+        action: str | None = None,
+    ) -> tuple[list[AuditEvent], int]:
+        """Newest first, optionally filtered, with the total count."""
+        query = select(AuditEvent)
+        count = select(func.count()).select_from(AuditEvent)
+        if actor_id:
+            query = query.where(AuditEvent.actor_id == actor_id)
+            count = count.where(AuditEvent.actor_id == actor_id)
+        if action:
+            query = query.where(AuditEvent.action.startswith(action))
+            count = count.where(AuditEvent.action.startswith(action))
+        rows = session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit).offset(offset))
+        return list(rows), int(session.scalar(count) or 0)

@@ -1,0 +1,486 @@
+"""Conversations: threads of questions whose answers come from the RAG pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lumen.db.models import Conversation, Feedback, Message, PatientProfile, User, new_id
+from lumen.errors import (
+    ComponentError,
+    FieldError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from lumen.rag.answer import Answer
+from lumen.rag.pipeline import AskOptions, validate_question
+from lumen.services.accounts import allowed_collections, utcnow
+from lumen.services.audit import Actor
+from lumen.services.container import Services
+from lumen.services.profiles import decrypt_profile, profile_context
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TITLE = "New conversation"
+TITLE_CHARS = 80
+
+
+class AnswerUnavailableError(ComponentError):
+    """The language model failed or timed out; the question is kept."""
+
+    def __init__(self, message: str, *, timed_out: bool, message_id: str) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+        self.message_id = message_id
+
+
+def title_context(conversation_id: str) -> str:
+    """Associated data of a conversation title."""
+    return f"conversations.title:{conversation_id}"
+
+
+def question_context(message_id: str) -> str:
+    """Associated data of a question."""
+    return f"messages.question:{message_id}"
+
+
+def answer_context(message_id: str) -> str:
+    """Associated data of an answer."""
+    return f"messages.answer:{message_id}"
+
+
+def comment_context(feedback_id: str) -> str:
+    """Associated data of a feedback comment."""
+    return f"feedback.comment:{feedback_id}"
+
+
+def decrypt_title(services: Services, conversation: Conversation) -> str:
+    """A conversation's title in clear text."""
+    return services.keyring.decrypt(conversation.title_enc, context=title_context(conversation.id))
+
+
+def _owned(db: Session, user: User, conversation_id: str) -> Conversation:
+    conversation = db.get(Conversation, conversation_id)
+    if conversation is None or conversation.user_id != user.id:
+        raise NotFoundError("no such conversation")
+    return conversation
+
+
+def _audited_lookup(
+    services: Services, db: Session, user: User, conversation_id: str, action: str, actor: Actor
+) -> Conversation:
+    try:
+        return _owned(db, user, conversation_id)
+    except NotFoundError:
+        services.audit.record(
+            actor=actor,
+            action=action,
+            outcome="not_found",
+            object_type="conversation",
+            object_id=conversation_id[:64],
+        )
+        raise
+
+
+def create_conversation(
+    services: Services, db: Session, *, user: User, title: str | None, actor: Actor
+) -> Conversation:
+    """Start an empty conversation."""
+    now = utcnow(services)
+    conversation = Conversation(id=new_id(), user_id=user.id, created_at=now, updated_at=now)
+    conversation.title_enc = services.keyring.encrypt(
+        (title or DEFAULT_TITLE).strip()[:200] or DEFAULT_TITLE,
+        context=title_context(conversation.id),
+    )
+    db.add(conversation)
+    db.commit()
+    services.audit.record(
+        actor=actor,
+        action="conversation.create",
+        object_type="conversation",
+        object_id=conversation.id,
+    )
+    return conversation
+
+
+def list_conversations(
+    services: Services,
+    db: Session,
+    *,
+    user: User,
+    limit: int,
+    offset: int,
+    search: str | None,
+    actor: Actor,
+) -> tuple[list[tuple[Conversation, str]], int]:
+    """The user's conversations, most recent first; titles are searched after decryption."""
+    query = (
+        select(Conversation)
+        .where(Conversation.user_id == user.id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id)
+    )
+    services.audit.record(actor=actor, action="conversation.list", object_type="conversation")
+    if search:
+        needle = search.casefold()
+        matches = [
+            (c, title)
+            for c in db.scalars(query)
+            if needle in (title := decrypt_title(services, c)).casefold()
+        ]
+        return matches[offset : offset + limit], len(matches)
+    total = db.scalar(
+        select(func.count()).select_from(Conversation).where(Conversation.user_id == user.id)
+    )
+    rows = db.scalars(query.limit(limit).offset(offset)).all()
+    return [(c, decrypt_title(services, c)) for c in rows], int(total or 0)
+
+
+def get_conversation(
+    services: Services, db: Session, *, user: User, conversation_id: str, actor: Actor
+) -> Conversation:
+    """One of the user's conversations with its messages."""
+    conversation = _audited_lookup(services, db, user, conversation_id, "conversation.read", actor)
+    services.audit.record(
+        actor=actor,
+        action="conversation.read",
+        object_type="conversation",
+        object_id=conversation.id,
+    )
+    return conversation
+
+
+def rename_conversation(
+    services: Services, db: Session, *, user: User, conversation_id: str, title: str, actor: Actor
+) -> Conversation:
+    """Give a conversation a new title."""
+    conversation = _audited_lookup(
+        services, db, user, conversation_id, "conversation.rename", actor
+    )
+    conversation.title_enc = services.keyring.encrypt(
+        title.strip()[:200], context=title_context(conversation.id)
+    )
+    db.commit()
+    services.audit.record(
+        actor=actor,
+        action="conversation.rename",
+        object_type="conversation",
+        object_id=conversation.id,
+    )
+    return conversation
+
+
+def delete_conversation(
+    services: Services, db: Session, *, user: User, conversation_id: str, actor: Actor
+) -> None:
+    """Delete a conversation with its messages and feedback."""
+    conversation = _audited_lookup(
+        services, db, user, conversation_id, "conversation.delete", actor
+    )
+    db.delete(conversation)
+    db.commit()
+    services.audit.record(
+        actor=actor,
+        action="conversation.delete",
+        object_type="conversation",
+        object_id=conversation_id,
+    )
+
+
+@dataclass(frozen=True)
+class PendingQuestion:
+    """A stored question waiting for its answer, with everything needed to answer it."""
+
+    message_id: str
+    conversation_id: str
+    user_id: str
+    question: str
+    collections: tuple[str, ...]
+    patient_context: str | None
+    actor: Actor
+
+
+def submit_question(
+    services: Services,
+    db: Session,
+    *,
+    user: User,
+    conversation_id: str,
+    content: str,
+    collections: list[str] | None,
+    use_profile: bool,
+    profile_id: str | None,
+    actor: Actor,
+) -> PendingQuestion:
+    """Check, rate-limit and store a question; the answer comes from :func:`answer_question`."""
+    conversation = _audited_lookup(services, db, user, conversation_id, "message.create", actor)
+    question = validate_question(content, services.settings.verify.max_question_chars)
+    chosen = tuple(dict.fromkeys(collections or ["knowledge"]))
+    allowed = allowed_collections(user.role)
+    unknown = [c for c in chosen if c not in ("knowledge", "drugs", "regulatory")]
+    if unknown:
+        raise FieldError("collections", f"unknown collection: {unknown[0]}")
+    denied = [c for c in chosen if c not in allowed]
+    if denied:
+        raise PermissionDeniedError(f"your role cannot search the '{denied[0]}' collection")
+    patient_context = None
+    if use_profile:
+        patient_context = _consented_context(services, db, user, profile_id)
+    api = services.settings.api
+    decision = services.limiter.hit(
+        f"ask:user:{user.id}", api.rate_limit_per_user, api.rate_window_s
+    )
+    if not decision.allowed:
+        services.metrics.rate_limited("ask")
+        raise RateLimitedError("too many questions; wait a moment", decision.retry_after_s)
+    message = Message(
+        id=new_id(),
+        conversation_id=conversation.id,
+        user_id=user.id,
+        status="pending",
+        collections=list(chosen),
+        used_profile=patient_context is not None,
+        created_at=utcnow(services),
+        timings_ms={},
+    )
+    message.question_enc = services.keyring.encrypt(question, context=question_context(message.id))
+    conversation.updated_at = message.created_at
+    if decrypt_title(services, conversation) == DEFAULT_TITLE:
+        conversation.title_enc = services.keyring.encrypt(
+            _title_from(question), context=title_context(conversation.id)
+        )
+    db.add(message)
+    db.commit()
+    services.audit.record(
+        actor=actor, action="message.create", object_type="message", object_id=message.id
+    )
+    return PendingQuestion(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        user_id=user.id,
+        question=question,
+        collections=chosen,
+        patient_context=patient_context,
+        actor=actor,
+    )
+
+
+def _consented_context(
+    services: Services, db: Session, user: User, profile_id: str | None
+) -> str | None:
+    if profile_id:
+        profile = db.get(PatientProfile, profile_id)
+        if profile is None or profile.user_id != user.id:
+            raise NotFoundError("no such profile")
+    else:
+        profile = db.scalars(
+            select(PatientProfile)
+            .where(PatientProfile.user_id == user.id)
+            .order_by(PatientProfile.created_at)
+            .limit(1)
+        ).first()
+        if profile is None:
+            raise FieldError("use_profile", "there is no patient profile to use; create one first")
+    services.audit.record(
+        actor=Actor(user.id, user.role, None),
+        action="profile.use",
+        object_type="profile",
+        object_id=profile.id,
+    )
+    return profile_context(decrypt_profile(services.keyring, profile)) or None
+
+
+def _title_from(question: str) -> str:
+    if len(question) <= TITLE_CHARS:
+        return question
+    return question[: TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def answer_question(
+    services: Services,
+    pending: PendingQuestion,
+    *,
+    on_token: Callable[[str], None] | None = None,
+) -> Message:
+    """Run the pipeline (or use the cache) and store the verified answer.
+
+    Opens its own database session, so it may run in a worker thread while the request
+    streams. On a model failure the question stays stored with status ``failed``.
+    """
+    cache = services.cache
+    cacheable = cache.cacheable(pending.question, used_profile=pending.patient_context is not None)
+    key = cache.key(pending.question, pending.collections) if cacheable else None
+    cached = cache.get(key) if key else None
+    if key is not None:
+        services.metrics.cache_event(hit=cached is not None)
+    answer_dict: dict[str, Any]
+    if cached is not None and key is not None:
+        answer_dict = cached
+        cache.remember(key, user_id=pending.user_id)
+        if on_token is not None:
+            on_token(str(cached.get("answer", "")))
+    else:
+        try:
+            answer = services.lumen.pipeline.ask(
+                pending.question,
+                AskOptions(
+                    collections=pending.collections, patient_context=pending.patient_context
+                ),
+                on_token=on_token,
+            )
+        except InputError:
+            raise
+        except ComponentError as exc:
+            timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
+            _mark_failed(services, pending, timed_out=timed_out)
+            raise AnswerUnavailableError(
+                "the language model timed out; your question is saved, try again"
+                if timed_out
+                else "the language model is unavailable; your question is saved, try again",
+                timed_out=timed_out,
+                message_id=pending.message_id,
+            ) from exc
+        answer_dict = _storable(answer)
+        services.metrics.answer(answer)
+        if key is not None and answer.mode in ("generated", "extractive"):
+            cache.put(key, answer_dict, user_id=pending.user_id)
+    with services.database.session() as db:
+        message = db.get(Message, pending.message_id)
+        if message is None:  # the conversation was deleted meanwhile
+            raise NotFoundError("the conversation was deleted")
+        message.answer_enc = services.keyring.encrypt_json(
+            answer_dict, context=answer_context(message.id)
+        )
+        message.status = "answered"
+        message.mode = str(answer_dict.get("mode"))
+        message.abstained = bool(answer_dict.get("abstained"))
+        message.cached = cached is not None
+        message.timings_ms = {k: float(v) for k, v in answer_dict.get("timings_ms", {}).items()}
+        message.error = None
+    answered: Message = message
+    services.audit.record(
+        actor=pending.actor,
+        action="message.answer",
+        object_type="message",
+        object_id=pending.message_id,
+    )
+    return answered
+
+
+def _storable(answer: Answer) -> dict[str, Any]:
+    data = answer.to_dict()
+    data.pop("retrieved", None)
+    return data
+
+
+def _mark_failed(services: Services, pending: PendingQuestion, *, timed_out: bool) -> None:
+    with services.database.session() as db:
+        message = db.get(Message, pending.message_id)
+        if message is not None:
+            message.status = "failed"
+            message.error = "timeout" if timed_out else "model_unavailable"
+    services.audit.record(
+        actor=pending.actor,
+        action="message.answer",
+        outcome="failure",
+        object_type="message",
+        object_id=pending.message_id,
+    )
+
+
+def message_view(services: Services, message: Message) -> dict[str, Any]:
+    """A message in clear text for its owner."""
+    answer = (
+        services.keyring.decrypt_json(message.answer_enc, context=answer_context(message.id))
+        if message.answer_enc
+        else None
+    )
+    return {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "question": services.keyring.decrypt(
+            message.question_enc, context=question_context(message.id)
+        ),
+        "status": message.status,
+        "answer": answer,
+        "collections": list(message.collections),
+        "used_profile": message.used_profile,
+        "cached": message.cached,
+        "error": message.error,
+        "created_at": message.created_at,
+    }
+
+
+def give_feedback(
+    services: Services,
+    db: Session,
+    *,
+    user: User,
+    message_id: str,
+    rating: int,
+    comment: str | None,
+    actor: Actor,
+) -> Feedback:
+    """Record (or replace) the user's thumbs up or down on one of their answers."""
+    message = db.get(Message, message_id)
+    if message is None or message.user_id != user.id:
+        services.audit.record(
+            actor=actor,
+            action="feedback.create",
+            outcome="not_found",
+            object_type="message",
+            object_id=message_id[:64],
+        )
+        raise NotFoundError("no such message")
+    if message.status != "answered":
+        raise FieldError("message_id", "only answered messages take feedback")
+    feedback = db.scalar(
+        select(Feedback).where(Feedback.message_id == message.id, Feedback.user_id == user.id)
+    )
+    if feedback is None:
+        feedback = Feedback(id=new_id(), message_id=message.id, user_id=user.id)
+        db.add(feedback)
+    feedback.rating = rating
+    feedback.created_at = utcnow(services)
+    feedback.comment_enc = (
+        services.keyring.encrypt(comment, context=comment_context(feedback.id)) if comment else None
+    )
+    db.commit()
+    services.audit.record(
+        actor=actor, action="feedback.create", object_type="feedback", object_id=feedback.id
+    )
+    return feedback
+
+
+def list_feedback(
+    services: Services, db: Session, *, limit: int, offset: int, actor: Actor
+) -> tuple[list[dict[str, Any]], int]:
+    """All feedback, newest first (admins); comments decrypted, questions not included."""
+    rows = db.scalars(
+        select(Feedback)
+        .order_by(Feedback.created_at.desc(), Feedback.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = db.scalar(select(func.count()).select_from(Feedback)) or 0
+    services.audit.record(actor=actor, action="admin.feedback.list", object_type="feedback")
+    items = [
+        {
+            "id": f.id,
+            "message_id": f.message_id,
+            "user_id": f.user_id,
+            "rating": f.rating,
+            "comment": services.keyring.decrypt(f.comment_enc, context=comment_context(f.id))
+            if f.comment_enc
+            else None,
+            "created_at": f.created_at,
+        }
+        for f in rows
+    ]
+    return items, int(total)

@@ -1,0 +1,215 @@
+"""The service on two stacks: embedded (SQLite + in-process KV) and production-like
+(the machine's PostgreSQL + Redis); a manual clock; the real RAG parts shared per session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lumen.clock import ManualClock
+from lumen.factory import Lumen, build_lumen, build_services
+from lumen.services.container import Services
+from lumen.settings import Settings
+
+from ..corpus import medquad_subset
+
+POSTGRES_URL = os.environ.get(
+    "LUMEN_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LUMEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def rag_lumen(tmp_path_factory, shared_data, embedder, llm) -> Iterator[Lumen]:  # type: ignore[no-untyped-def]
+    """A small real index (a dozen NIHSeniorHealth documents) with MiniLM and SmolLM2."""
+    from lumen.ingest.loaders import get_loader
+
+    root = tmp_path_factory.mktemp("service-index")
+    settings = Settings(paths={"data_dir": root / "data", "sources_dir": shared_data})
+    with build_lumen(settings, embedder=embedder, llm=llm) as lumen:
+        problems: list[tuple[Path, str]] = []
+        medquad = get_loader("medquad")
+        lumen.ingestor.ingest(
+            medquad.load(
+                medquad_subset(shared_data, root),
+                collection="knowledge",
+                report=lambda path, message: problems.append((path, message)),
+            ),
+            collection="knowledge",
+        )
+        assert not problems
+        yield lumen
+
+
+def _postgres_schema_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+def _reachable_postgres() -> bool:
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def _reachable_redis() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@dataclass
+class Stack:
+    """Where the service keeps its state in one test."""
+
+    name: str
+    database_url: str
+    kv: dict[str, Any]
+    schema: str | None = None
+
+
+@pytest.fixture(params=["embedded", "postgres-redis"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    """SQLite + in-process KV, or PostgreSQL (a fresh schema) + Redis (a fresh prefix)."""
+    if request.param == "embedded":
+        yield Stack("embedded", f"sqlite:///{tmp_path / 'lumen.db'}", {"backend": "memory"})
+        return
+    if os.environ.get("CI") != "true" and not (_reachable_postgres() and _reachable_redis()):
+        pytest.skip("PostgreSQL or Redis is not running on this machine")
+    import redis
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    prefix = f"lumentest:{schema}:"
+    engine = sqlalchemy.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield Stack(
+            "postgres-redis",
+            _postgres_schema_url(schema),
+            {"backend": "redis", "url": REDIS_URL, "prefix": prefix},
+            schema,
+        )
+    finally:
+        with engine.begin() as connection:
+            # A test that leaks a connection must fail, not hang the suite on this lock.
+            connection.execute(sqlalchemy.text("SET lock_timeout = '10s'"))
+            connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Time that moves only when a test says so."""
+    return ManualClock()
+
+
+def make_settings(tmp_path: Path, stack: Stack, **overrides: Any) -> Settings:
+    """Settings for a test service (fast password hashing is not needed: argon2 is quick)."""
+    values: dict[str, Any] = {
+        "paths": {"data_dir": tmp_path / "data"},
+        "database": {"url": stack.database_url},
+        "kv": stack.kv,
+        "api": {"rate_limit_per_ip": 10_000, "rate_limit_per_user": 1_000},
+    }
+    for key, value in overrides.items():
+        values[key] = {**values.get(key, {}), **value}
+    return Settings(**values)
+
+
+@pytest.fixture
+def service_settings(tmp_path: Path, stack: Stack) -> Settings:
+    """The test service's settings."""
+    return make_settings(tmp_path, stack)
+
+
+@pytest.fixture
+def services(
+    service_settings: Settings, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[Services]:
+    """The service's parts, with the shared RAG index."""
+    built = build_services(service_settings, clock=clock, lumen=rag_lumen)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    """An HTTPS test client (Secure cookies travel)."""
+    from lumen.api.app import create_app
+
+    app = create_app(services=services)
+    with TestClient(
+        app, base_url="https://testserver", raise_server_exceptions=False
+    ) as test_client:
+        yield test_client
+
+
+@dataclass
+class Account:
+    """A signed-up, signed-in user driving the API with a bearer token."""
+
+    id: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The Authorization header."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def sign_up(client: TestClient, email: str, password: str = PASSWORD) -> Account:
+    """Create an account and sign in with a bearer token (no cookies kept)."""
+    created = client.post("/api/v1/auth/signup", json={"email": email, "password": password})
+    assert created.status_code == 201, created.text
+    login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    client.cookies.clear()
+    return Account(created.json()["id"], email, login.json()["token"])
+
+
+def make_admin(services: Services, account: Account) -> Account:
+    """Promote an account to admin directly in the database and sign in again."""
+    from lumen.db.models import User
+
+    with services.database.session() as db:
+        user = db.get(User, account.id)
+        assert user is not None
+        user.role = "admin"
+    token, _ = services.sessions.create(account.id, "admin")
+    return Account(account.id, account.email, token)
+
+
+@pytest.fixture
+def alice(client: TestClient) -> Account:
+    """A patient."""
+    return sign_up(client, "alice@example.org")
+
+
+@pytest.fixture
+def bob(client: TestClient) -> Account:
+    """Another patient."""
+    return sign_up(client, "bob@example.org")
