@@ -47,7 +47,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, dict[str, object] | None
         ("DELETE", f"/api/v1/me/sessions/{s}", None),
         (
             "POST",
-            "/api/v1/conversations/{c}/messages".format(c=c),
+            f"/api/v1/conversations/{c}/messages",
             {"content": "What is asthma?", "use_profile": True, "profile_id": p},
         ),
     ]
