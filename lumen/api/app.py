@@ -66,7 +66,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    app.add_middleware(
+        RequestMetrics,
+        metrics=services.metrics,
+        route_templates=lambda: [*app.openapi()["paths"], "/metrics"],
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.auth.cookie_secure)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,10 +19,6 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -46,28 +43,31 @@ class BodySizeLimit:
                     await self._refuse(scope, receive, send)
                     return
         received = 0
-        started = False
+        exceeded = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:  # once over the limit, the 413 below is the only response
+                await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded:
+            await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, f"the request body is larger than {self.max_bytes} bytes")
@@ -111,9 +111,25 @@ class SecurityHeaders:
 class RequestMetrics:
     """Counts requests and their latency by route template (never by raw path)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, route_templates: Callable[[], list[str]]
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self._route_templates = route_templates
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def template_of(self, path: str) -> str:
+        """The route template a path matches (``/api/v1/profiles/{profile_id}``)."""
+        if self._patterns is None:
+            self._patterns = [
+                (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(t)) + "$"), t)
+                for t in sorted(self._route_templates(), key=len, reverse=True)
+            ]
+        for pattern, template in self._patterns:
+            if pattern.match(path):
+                return template
+        return "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -132,8 +148,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = self.template_of(scope.get("path", ""))
             self.metrics.observe_request(
                 scope.get("method", "-"), template, status, time.perf_counter() - started
             )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lumen.db.models import User
@@ -110,7 +111,11 @@ def sign_up(
         recovery_code_hashes=[],
     )
     db.add(user)
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:  # the same address signed up concurrently
+        db.rollback()
+        raise ConflictError("an account with this e-mail address already exists") from None
     services.audit.record(
         actor=Actor(user.id, role, actor.ip),
         action="auth.signup",
@@ -258,6 +263,17 @@ def _start_session(
     return SignIn(user=user, token=token, session=info)
 
 
+def confirm_password(services: Services, *, user: User, password: str, actor: Actor) -> bool:
+    """Re-check the password of a signed-in user, throttled like sign-in."""
+    decision = services.throttle.check(user.email, actor.ip)
+    if not decision.allowed:
+        raise RateLimitedError("too many wrong passwords; try again later", decision.retry_after_s)
+    if services.hasher.verify(user.password_hash, password):
+        return True
+    services.throttle.record_failure(user.email, actor.ip)
+    return False
+
+
 def sign_out(services: Services, *, token: str, actor: Actor) -> None:
     """End this session."""
     services.sessions.revoke(token)
@@ -286,7 +302,7 @@ def change_password(
     user_agent: str | None = None,
 ) -> SignIn:
     """Replace the password; every session ends and the caller gets a fresh one."""
-    if not services.hasher.verify(user.password_hash, current_password):
+    if not confirm_password(services, user=user, password=current_password, actor=actor):
         services.audit.record(
             actor=actor,
             action="auth.password_change",
@@ -367,7 +383,7 @@ def disable_totp(
     services: Services, db: Session, *, user: User, password: str, actor: Actor
 ) -> None:
     """Turn TOTP off; the password must then be long enough to stand alone."""
-    if not services.hasher.verify(user.password_hash, password):
+    if not confirm_password(services, user=user, password=password, actor=actor):
         raise FieldError("password", "the password is wrong")
     if len(normalize_password(password)) < services.policy.min_length:
         raise FieldError(
@@ -391,7 +407,7 @@ def regenerate_recovery_codes(
     """Replace all recovery codes (the old ones stop working)."""
     if not user.totp_enabled:
         raise ConflictError("two-factor authentication is off")
-    if not services.hasher.verify(user.password_hash, password):
+    if not confirm_password(services, user=user, password=password, actor=actor):
         raise FieldError("password", "the password is wrong")
     codes = generate_recovery_codes()
     user.recovery_code_hashes = [hash_recovery_code(c) for c in codes]

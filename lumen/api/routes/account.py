@@ -12,7 +12,7 @@ from lumen.api.routes.auth import clear_session_cookies
 from lumen.api.schemas import PasswordConfirm, SessionPublic, UserPublic
 from lumen.api.views import session_public, user_public
 from lumen.errors import FieldError, NotFoundError
-from lumen.services import data_rights
+from lumen.services import accounts, data_rights
 
 router = APIRouter(prefix="/me", tags=["account"])
 
@@ -67,7 +67,9 @@ def delete_me(
     response: Response,
 ) -> None:
     """Delete this account and everything in it (the password confirms)."""
-    if not services.hasher.verify(caller.user.password_hash, body.password):
+    if not accounts.confirm_password(
+        services, user=caller.user, password=body.password, actor=caller.actor
+    ):
         raise FieldError("password", "the password is wrong")
     data_rights.delete_account(services, db, user=caller.user, actor=caller.actor)
     clear_session_cookies(response, services)
