@@ -256,3 +256,7 @@ def index_stats(
 def main() -> None:
     """Entry point of the ``lumen`` script."""
     app()
+
+
+if __name__ == "__main__":
+    main()
