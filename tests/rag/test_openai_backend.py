@@ -77,6 +77,7 @@ def test_streams_a_chat_completion(server_url: str) -> None:
     )
     assert len(pieces) > 1
     assert "".join(pieces).strip()
+    assert llm.ping()
 
 
 def test_timeout_is_a_clear_error(server_url: str) -> None:
@@ -101,3 +102,4 @@ def test_unreachable_server_is_a_clear_error() -> None:
     )
     with pytest.raises(ComponentError, match="cannot reach"):
         list(llm.stream_chat([Message("user", "Hello")], GenerationParams(max_tokens=8)))
+    assert not llm.ping()

@@ -60,6 +60,15 @@ class OpenAICompatLLM:
         """Model name on the server."""
         return self._model
 
+    def ping(self) -> bool:
+        """Whether the server answers its model list within a few seconds."""
+        try:
+            self._client.with_options(timeout=5.0).models.list()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            logger.warning("LLM server not ready: %s", type(exc).__name__)
+            return False
+        return True
+
     def count_tokens(self, text: str) -> int:
         """An upper estimate of the token count."""
         return int(len(text) / _CHARS_PER_TOKEN) + 1
