@@ -3,14 +3,25 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= What are the symptoms of glaucoma?
 
-.PHONY: setup run ingest test test-fast lint bench clean
+.PHONY: setup run ask serve web ingest test test-fast lint bench clean
 
 setup:
 	bash scripts/setup.sh
 
-## Set up, index MedQuAD and the PubMedQA abstracts, and answer a question (embedded defaults).
-run: setup ingest
+## Set up, index MedQuAD and the PubMedQA abstracts, build the web app, answer a question,
+## then serve Lumen at http://127.0.0.1:8000 (embedded defaults; Ctrl-C stops it).
+run: setup ingest web ask serve
+
+ask:
 	$(BIN)/lumen ask "$(QUESTION)"
+
+serve:
+	@echo "Lumen: open http://127.0.0.1:8000 in a browser (Ctrl-C stops it)"
+	$(BIN)/lumen serve
+
+## Build the web app's static export when its sources changed (Node 20 + npm).
+web:
+	bash scripts/web.sh ensure
 
 ingest:
 	$(BIN)/lumen ingest medquad
@@ -24,8 +35,8 @@ test-fast:
 	$(BIN)/python -m pytest -m "not slow"
 
 lint:
-	$(BIN)/ruff check lumen tests bench
-	$(BIN)/ruff format --check lumen tests bench
+	$(BIN)/ruff check lumen tests bench scripts
+	$(BIN)/ruff format --check lumen tests bench scripts
 	$(BIN)/mypy
 
 bench:

@@ -231,7 +231,7 @@ def submit_question(
         raise PermissionDeniedError(f"your role cannot search the '{denied[0]}' collection")
     patient_context = None
     if use_profile:
-        patient_context = _consented_context(services, db, user, profile_id)
+        patient_context = _consented_context(services, db, user, profile_id, actor)
     api = services.settings.api
     decision = services.limiter.hit(
         f"ask:user:{user.id}", api.rate_limit_per_user, api.rate_window_s
@@ -272,7 +272,7 @@ def submit_question(
 
 
 def _consented_context(
-    services: Services, db: Session, user: User, profile_id: str | None
+    services: Services, db: Session, user: User, profile_id: str | None, actor: Actor
 ) -> str | None:
     if profile_id:
         profile = db.get(PatientProfile, profile_id)
@@ -288,7 +288,7 @@ def _consented_context(
         if profile is None:
             raise FieldError("use_profile", "there is no patient profile to use; create one first")
     services.audit.record(
-        actor=Actor(user.id, user.role, None),
+        actor=actor,
         action="profile.use",
         object_type="profile",
         object_id=profile.id,

@@ -1,0 +1,1 @@
+"""The browser suite: its marker (``browser``) is declared in pyproject.toml."""
