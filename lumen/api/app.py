@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
-from lumen.api.errors import install_error_handlers
+from lumen.api.errors import ERROR_RESPONSES, install_error_handlers
 from lumen.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
 from lumen.api.routes import account, admin, auth, conversations, health, profiles
 from lumen.services.container import Services
@@ -50,7 +50,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(limit_by_ip)])
+    api = APIRouter(
+        prefix=API_PREFIX, dependencies=[Depends(limit_by_ip)], responses=ERROR_RESPONSES
+    )
     for module in (auth, account, profiles, conversations, admin):
         api.include_router(module.router)
     app.include_router(api)

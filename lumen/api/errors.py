@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lumen.api.schemas import ErrorResponse
 from lumen.components.kv.base import KVUnavailable
 from lumen.errors import (
     AuthenticationError,
@@ -40,6 +41,19 @@ _CODES = {
     500: "internal_error",
     503: "unavailable",
     504: "timeout",
+}
+
+# Documented on every API route: all of them answer errors with ErrorResponse.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in (
+        (401, "Not signed in, or the session ended"),
+        (403, "The role or the CSRF token does not allow it"),
+        (404, "No such object (or it belongs to someone else)"),
+        (422, "The request is not valid; `fields` names what is wrong"),
+        (429, "Too many requests; retry after `Retry-After` seconds"),
+        (503, "A part Lumen depends on is unavailable"),
+    )
 }
 
 

@@ -224,6 +224,55 @@ class MessageCreate(Strict):
     stream: bool = Field(False, description="Answer as server-sent events.")
 
 
+class CitationPublic(BaseModel):
+    """A source that supports answer sentences, numbered as in the answer text."""
+
+    n: int
+    title: str
+    url: str
+    source: str
+    collection: str
+    chunk_id: str
+    snippet: str = Field(description="The passage that supports the cited sentences.")
+    score: float
+    supports: list[int] = Field(description="Indexes (0-based) of the sentences it supports.")
+
+
+class AnswerSentencePublic(BaseModel):
+    """One sentence of the answer and the numbers of the citations that support it."""
+
+    text: str
+    citations: list[int]
+
+
+class RetrievedSourcePublic(BaseModel):
+    """A passage retrieval returned, cited or not."""
+
+    chunk_id: str
+    title: str
+    url: str
+    source: str
+    score: float
+
+
+class AnswerPublic(BaseModel):
+    """A verified answer: every sentence cited by Lumen's own check, or an abstention."""
+
+    answer: str
+    sentences: list[AnswerSentencePublic]
+    citations: list[CitationPublic]
+    abstained: bool
+    mode: Literal["generated", "extractive", "abstained", "crisis", "emergency", "refused"]
+    disclaimer: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    retrieved: list[RetrievedSourcePublic] = Field(default_factory=list)
+    dropped_sentences: int = 0
+    safety: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Safety flags: triage category and, for crises, the resources to contact.",
+    )
+
+
 class MessagePublic(BaseModel):
     """A question and its verified answer (null while pending or after a failure)."""
 
@@ -231,12 +280,26 @@ class MessagePublic(BaseModel):
     conversation_id: str
     question: str
     status: Literal["pending", "answered", "failed"]
-    answer: dict[str, Any] | None
+    answer: AnswerPublic | None
     collections: list[str]
     used_profile: bool
     cached: bool
     error: str | None
     created_at: datetime
+
+
+class FeedbackReceipt(BaseModel):
+    """The feedback that was stored."""
+
+    id: str
+    message_id: str
+    rating: Literal[1, -1]
+
+
+class SessionsRevoked(BaseModel):
+    """How many sessions ended."""
+
+    revoked: int
 
 
 class ConversationDetail(ConversationPublic):

@@ -54,6 +54,18 @@ def test_openapi_documents_the_versioned_api(client: TestClient) -> None:
     assert client.get("/api/docs").status_code == 200
 
 
+def test_openapi_types_answers_and_errors(client: TestClient) -> None:
+    schema = client.get("/api/openapi.json").json()
+    components = schema["components"]["schemas"]
+    answer = components["MessagePublic"]["properties"]["answer"]
+    assert {"$ref": "#/components/schemas/AnswerPublic"} in answer["anyOf"]
+    assert "supports" in components["CitationPublic"]["properties"]
+    conversation = schema["paths"]["/api/v1/conversations/{conversation_id}"]["get"]
+    for status in ("401", "404", "422", "429"):
+        content = conversation["responses"][status]["content"]["application/json"]
+        assert content["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+
+
 def test_errors_share_one_shape_and_never_show_a_traceback(
     client: TestClient, alice: Account, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from lumen.api.schemas import (
     PasswordChange,
     PasswordConfirm,
     RecoveryCodes,
+    SessionsRevoked,
     TotpCode,
     TotpSetup,
     UserCreate,
@@ -135,11 +136,11 @@ def logout(caller: CurrentCaller, services: ServicesDep, response: Response) -> 
 
 
 @router.post("/logout-all")
-def logout_all(caller: CurrentCaller, services: ServicesDep, response: Response) -> dict[str, int]:
+def logout_all(caller: CurrentCaller, services: ServicesDep, response: Response) -> SessionsRevoked:
     """End every session of this account, this one included."""
     count = accounts.sign_out_everywhere(services, user=caller.user, actor=caller.actor)
     clear_session_cookies(response, services)
-    return {"revoked": count}
+    return SessionsRevoked(revoked=count)
 
 
 @router.post("/password")

@@ -21,6 +21,7 @@ from lumen.api.schemas import (
     ConversationPublic,
     ConversationUpdate,
     FeedbackCreate,
+    FeedbackReceipt,
     MessageCreate,
     MessagePublic,
     Page,
@@ -205,7 +206,7 @@ def give_feedback(
     caller: CurrentCaller,
     services: ServicesDep,
     db: SessionDep,
-) -> dict[str, Any]:
+) -> FeedbackReceipt:
     """Thumbs up or down on an answer, with an optional comment."""
     feedback = conversations.give_feedback(
         services,
@@ -216,4 +217,8 @@ def give_feedback(
         comment=body.comment,
         actor=caller.actor,
     )
-    return {"id": feedback.id, "message_id": feedback.message_id, "rating": feedback.rating}
+    return FeedbackReceipt(
+        id=feedback.id,
+        message_id=feedback.message_id,
+        rating=1 if feedback.rating > 0 else -1,
+    )

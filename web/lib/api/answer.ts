@@ -1,6 +1,6 @@
-// The verified answer inside a message. The OpenAPI schema types it as a free-form object,
-// so it is checked field by field here: whatever the server (or anything between) sends,
-// the renderer only ever sees these shapes.
+// The verified answer inside a message (AnswerPublic in the OpenAPI schema). It is still
+// checked field by field here: whatever the server (or anything between, such as a cached
+// service-worker response) sends, the renderer only ever sees these shapes.
 
 export type AnswerMode = "generated" | "extractive" | "abstained" | "crisis" | "emergency" | "refused";
 
