@@ -1,4 +1,4 @@
-"""Service benchmark through the HTTP API (in-process ASGI, embedded or PostgreSQL + Redis):
+"""Service benchmark through the HTTP API (uvicorn on loopback, embedded or PostgreSQL + Redis):
 sign-in, profile writes and reads (with encryption and audit), answers as JSON and as a stream
 (time to the first event, the first token and the verified answer), and cached answers.
 Results: bench/results/service-<stack>.json + .png.
@@ -14,12 +14,18 @@ import argparse
 import json
 import os
 import platform
+import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
+import uvicorn
+from fastapi import FastAPI
 from rich.progress import Progress
 
 from lumen.api.app import create_app
@@ -56,6 +62,29 @@ def timed(samples: list[float], func: Any, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a thread on a free loopback port; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path(".lumen-bench-service"))
@@ -86,10 +115,29 @@ def main() -> None:
         loader.load(folder, collection="knowledge", report=lambda p, m: None),
         collection="knowledge",
     )
-    questions = [pair.question for pair in iter_qa_pairs(folder)][: args.answers]
+    # Distinct questions spread over the documents (MedQuAD repeats a question per answer).
+    distinct = list(dict.fromkeys(pair.question for pair in iter_qa_pairs(folder)))
+    step = max(1, len(distinct) // max(1, args.answers))
+    questions = distinct[::step][: args.answers]
 
     services = build_services(settings, lumen=lumen)
-    client = TestClient(create_app(services=services), base_url="https://testserver")
+    with (
+        serve(create_app(services=services)) as base_url,
+        httpx.Client(base_url=base_url, timeout=120) as client,
+    ):
+        results = run(client, services, args, questions)
+    results["index_chunks"] = lumen.store.stats("knowledge").points
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"service-{args.stack}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, out.with_suffix(".png"))
+    print(json.dumps(results, indent=2))
+
+
+def run(
+    client: httpx.Client, services: Any, args: argparse.Namespace, questions: list[str]
+) -> dict[str, Any]:
+    """Sign in, profile traffic, then fresh, streamed and cached answers."""
     email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
     client.post("/api/v1/auth/signup", json={"email": email, "password": PASSWORD})
     login_ms: list[float] = []
@@ -156,10 +204,13 @@ def main() -> None:
             modes[mode] = modes.get(mode, 0) + 1
             bar.advance(task)
 
-    results = {
+    return {
         "stack": args.stack,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "index_chunks": lumen.store.stats("knowledge").points,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m": round(os.getloadavg()[0], 2),
+        },
         "login_ms": summary(login_ms),
         "profile_write_ms": summary(write_ms),
         "profile_read_ms": summary(read_ms),
@@ -172,12 +223,6 @@ def main() -> None:
         "audit_chain_ok": services.audit.verify().ok,
         "metrics_cache_hits": services.metrics.value("lumen_answer_cache_total", result="hit"),
     }
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"service-{args.stack}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    plot(results, out.with_suffix(".png"))
-    print(json.dumps(results, indent=2))
-    services.close()
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
