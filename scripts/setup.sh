@@ -9,7 +9,7 @@ VENV=${LUMEN_VENV:-.venv}
 WHEELS=${LUMEN_WHEEL_CACHE:-$HOME/.cache/lumen-wheels}
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
-EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,dev}
+EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,dev,finetune}
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
@@ -31,6 +31,11 @@ if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
         "${PIP[@]}" wheel --no-deps -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
 fi
 "${PIP[@]}" install --find-links "$WHEELS" "llama-cpp-python[server]==$LLAMA_VERSION"
+# The source distribution carries llama.cpp's convert_hf_to_gguf.py (lumen finetune export).
+if [ ! -f "$WHEELS/llama_cpp_python-$LLAMA_VERSION.tar.gz" ]; then
+    echo "setup: keeping the llama-cpp-python $LLAMA_VERSION sdist (GGUF converter)"
+    "${PIP[@]}" download --no-binary :all: --no-deps -d "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
 
 echo "setup: installing lumen[$EXTRAS]"
 "${PIP[@]}" install --find-links "$WHEELS" -e ".[$EXTRAS]"

@@ -28,6 +28,7 @@ from lumen.cli.common import (
     handle_errors,
 )
 from lumen.cli.eval_cmd import eval_app
+from lumen.cli.finetune_cmd import finetune_app
 from lumen.cli.service_cmd import register as register_service_commands
 from lumen.documents import STANDARD_COLLECTIONS
 from lumen.errors import InputError
@@ -42,6 +43,7 @@ app = typer.Typer(
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
+app.add_typer(finetune_app, name="finetune")
 register_service_commands(app)
 
 
@@ -171,6 +173,10 @@ def ask(
     show_draft: Annotated[
         bool, typer.Option("--draft", help="Also print the model's unverified draft.")
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A registered fine-tuned model (see 'lumen finetune export')."),
+    ] = None,
 ) -> None:
     """Answer a question from the index, with citations that Lumen verified itself."""
     from lumen.factory import build_lumen
@@ -179,6 +185,10 @@ def ask(
     if retriever not in (None, "hybrid", "dense", "bm25"):
         raise InputError(f"unknown retriever {retriever!r}: use hybrid, dense or bm25")
     settings = get_settings()
+    if model is not None:
+        from lumen.finetune.registry import with_registered_model
+
+        settings = with_registered_model(settings, model)
     validate_question(question, settings.verify.max_question_chars)
     collections = tuple(collection or ("knowledge",))
     with build_lumen(settings) as lumen:

@@ -1,0 +1,71 @@
+"""A small registry of fine-tuned GGUF models (``<data_dir>/models.json``) for ``--model``."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lumen.errors import InputError
+from lumen.settings import Settings
+
+REGISTRY_FILE = "models.json"
+
+
+def registry_path(settings: Settings) -> Path:
+    """Where the registry lives: ``<paths.data_dir>/models.json``."""
+    return settings.paths.data_dir / REGISTRY_FILE
+
+
+def load_registry(path: Path) -> dict[str, dict[str, Any]]:
+    """The registered models by name (empty when there is no registry yet)."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"model registry {path} is unreadable: {exc}") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise InputError(f"model registry {path} has no 'models' object")
+    return models
+
+
+def register_model(path: Path, name: str, gguf: Path, **details: Any) -> dict[str, Any]:
+    """Add or replace ``name`` (pointing at ``gguf``), written atomically."""
+    if not gguf.is_file():
+        raise InputError(f"cannot register {name!r}: {gguf} does not exist")
+    models = load_registry(path)
+    entry = {
+        "gguf": str(gguf.resolve()),
+        "registered_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **details,
+    }
+    models[name] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"models": models}, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+    return entry
+
+
+def resolve_model(path: Path, name: str) -> Path:
+    """The GGUF registered as ``name``; InputError listing the known names otherwise."""
+    models = load_registry(path)
+    entry = models.get(name)
+    if entry is None:
+        known = ", ".join(sorted(models)) or "none yet (run 'lumen finetune export')"
+        raise InputError(f"unknown model {name!r}: registered models are {known}")
+    gguf = Path(str(entry.get("gguf", "")))
+    if not gguf.is_file():
+        raise InputError(f"model {name!r} is registered but its file is missing: {gguf}")
+    return gguf
+
+
+def with_registered_model(settings: Settings, name: str) -> Settings:
+    """Settings whose LLM is the registered model ``name`` in llama.cpp."""
+    gguf = resolve_model(registry_path(settings), name)
+    llm = settings.llm.model_copy(update={"backend": "llama_cpp", "model_path": gguf})
+    return settings.model_copy(update={"llm": llm})

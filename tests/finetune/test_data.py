@@ -1,0 +1,131 @@
+"""Prepared data: a stable split by hashed id, no test leakage, fields checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lumen.errors import InputError
+from lumen.finetune.config import DataOptions, Recipe
+from lumen.finetune.data import (
+    Example,
+    check_no_leakage,
+    collect,
+    deduplicate,
+    pubmedqa_examples,
+    read_split,
+    split_of,
+)
+
+
+def test_split_is_deterministic_and_proportional() -> None:
+    options = DataOptions(validation_fraction=0.1, test_fraction=0.2)
+    ids = [f"pubmedqa:{n}" for n in range(4000)]
+    first = [split_of(i, options) for i in ids]
+    assert first == [split_of(i, options) for i in ids]
+    share = {name: first.count(name) / len(ids) for name in ("train", "validation", "test")}
+    assert share["test"] == pytest.approx(0.2, abs=0.03)
+    assert share["validation"] == pytest.approx(0.1, abs=0.03)
+    salted = [split_of(i, DataOptions(split_salt="other")) for i in ids]
+    assert salted != first
+
+
+def test_split_does_not_depend_on_the_other_items(tiny_recipe: Recipe) -> None:
+    splits = collect(tiny_recipe)
+    for name, examples in splits.items():
+        for example in examples:
+            assert split_of(example.id, tiny_recipe.data) == name
+
+
+def test_collect_twice_gives_the_same_split_and_no_test_item_in_training(
+    tiny_recipe: Recipe,
+) -> None:
+    first = collect(tiny_recipe)
+    second = collect(tiny_recipe)
+    assert {k: [e.id for e in v] for k, v in first.items()} == {
+        k: [e.id for e in v] for k, v in second.items()
+    }
+    test_pmids = {e.id for e in first["test"] if e.source == "pubmedqa"}
+    assert test_pmids, "the tiny set should hold PubMedQA test items"
+    trained = {e.id for name in ("train", "validation") for e in first[name]}
+    assert not test_pmids & trained
+    sources = {e.source for e in first["train"]}
+    assert sources == {"pubmedqa", "medquad"}
+
+
+def test_leakage_is_caught() -> None:
+    item = Example("pubmedqa:1", "pubmedqa", "Does it work?", [("t", "x")], "Yes.", "yes")
+    twin = Example("pubmedqa:2", "pubmedqa", "Does  it work?", [("t", "x")], "Yes.", "yes")
+    with pytest.raises(AssertionError, match="leaked into train"):
+        check_no_leakage({"train": [twin], "validation": [], "test": [item]})
+
+
+def test_deduplicate_keeps_one_per_question() -> None:
+    a = Example("medquad:b/1", "medquad", "What is (are) Glaucoma ?", [("t", "x")], "x")
+    b = Example("medquad:a/1", "medquad", "what is (are) glaucoma?", [("t", "y")], "y")
+    kept = deduplicate([a, b])
+    assert [e.id for e in kept] == ["medquad:a/1"]
+
+
+def test_pubmedqa_without_long_answer_stops(tmp_path: Path) -> None:
+    path = tmp_path / "pqal.json"
+    path.write_text(
+        json.dumps(
+            {"1": {"QUESTION": "Q?", "CONTEXTS": ["c"], "LABELS": ["R"], "final_decision": "yes"}}
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="record '1': field 'LONG_ANSWER' is missing"):
+        pubmedqa_examples(path)
+
+
+def test_pubmedqa_bad_label_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "pqal.json"
+    path.write_text(
+        json.dumps({"1": {"QUESTION": "Q?", "CONTEXTS": ["c"], "final_decision": "perhaps"}}),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="final_decision"):
+        pubmedqa_examples(path)
+
+
+def test_prepared_split_missing_fields(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps({"id": "x", "prompt": "p"}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 1 lacks field\\(s\\) source, split, completion"):
+        read_split(path)
+    with pytest.raises(InputError, match="run 'lumen finetune prepare' first"):
+        read_split(tmp_path / "absent.jsonl")
+
+
+def test_cli_prepare_writes_splits_and_manifest(
+    ft_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from lumen.cli.main import app
+
+    from .conftest import tiny_mapping
+
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path / "lumen-data"))
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(tiny_mapping(ft_sources, tmp_path / "run")))
+    result = CliRunner().invoke(app, ["finetune", "prepare", str(recipe)])
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((tmp_path / "run" / "data" / "manifest.json").read_text())
+    assert set(manifest["splits"]) == {"train", "validation", "test"}
+    total = sum(split["count"] for split in manifest["splits"].values())
+    assert total == sum(
+        len((tmp_path / "run" / "data" / f"{name}.jsonl").read_text().splitlines())
+        for name in manifest["splits"]
+    )
+    for name in manifest["splits"]:
+        for line in (tmp_path / "run" / "data" / f"{name}.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            assert record["split"] == name
+            assert record["messages"][-1]["role"] == "assistant"
+            if record["source"] == "pubmedqa":
+                assert record["completion"].split(".")[0].lower() == record["label"]

@@ -1,0 +1,121 @@
+"""The whole pipeline on the real SmolLM2-135M, a few CPU steps: prepare, train (interrupted,
+then resumed), merge, export to GGUF, answer in llama.cpp, register, evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from lumen.cli.main import app
+from lumen.finetune.config import recipe_from_mapping
+from lumen.finetune.data import prepare
+from lumen.finetune.export import export_gguf
+from lumen.finetune.merge import merge
+from lumen.finetune.models import load_tokenizer, resolve_base
+from lumen.finetune.registry import register_model, with_registered_model
+from lumen.finetune.train import last_checkpoint, read_metrics, train
+from lumen.settings import load_settings
+
+from .conftest import tiny_mapping
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def _interrupt_at(step: int) -> Any:
+    import transformers
+
+    class Interrupt(transformers.TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.global_step == step:
+                raise KeyboardInterrupt
+
+    return Interrupt()
+
+
+def test_prepare_train_resume_merge_export_answer(
+    ft_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path / "lumen-data"))
+    monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
+    out = tmp_path / "run"
+    recipe = recipe_from_mapping(tiny_mapping(ft_sources, out))
+
+    # prepare: deterministic files with a manifest, PubMedQA test items kept out of training
+    tokenizer = load_tokenizer(resolve_base(recipe.model))
+    manifest = prepare(recipe, out / "data", tokenizer)
+    first = (out / "data" / "train.jsonl").read_bytes()
+    assert prepare(recipe, out / "data", tokenizer) == manifest
+    assert (out / "data" / "train.jsonl").read_bytes() == first
+    train_ids = {json.loads(line)["id"] for line in first.decode().splitlines()}
+    test_rows = [json.loads(line) for line in (out / "data" / "test.jsonl").open()]
+    assert not train_ids & {r["id"] for r in test_rows}
+    record = json.loads(first.decode().splitlines()[0])
+    assert record["prompt"].endswith("<|im_start|>assistant\n")
+    assert '<source n="1"' in record["prompt"]
+    assert record["completion"].rstrip().endswith("<|im_end|>")
+
+    # train, interrupted after step 3: the checkpoint of step 2 is left
+    with pytest.raises(KeyboardInterrupt):
+        train(recipe, out, extra_callbacks=[_interrupt_at(3)])
+    checkpoint = last_checkpoint(out)
+    assert checkpoint is not None and checkpoint.name == "checkpoint-2"
+
+    # resume: continues from step 2 to max_steps
+    summary = train(recipe, out, resume=True)
+    assert summary["resumed_from_step"] == 2
+    assert summary["global_step"] == 4
+    assert summary["steps_this_run"] == 2
+    steps = [row["step"] for row in read_metrics(out) if "loss" in row]
+    assert 4 in steps
+    assert (out / "metrics.csv").read_text().startswith("step,epoch,loss,eval_loss")
+    assert (out / "adapter" / "adapter_config.json").is_file()
+
+    # merge (a GGUF base: the "not serializable" flag is cleared) and export to Q4_K_M
+    merged = merge(recipe, out)
+    assert (merged / "model.safetensors").is_file()
+    gguf = export_gguf(merged, out / "gguf", "tiny-test", recipe.export, tmp_path / "convert")
+    assert gguf.name == "tiny-test.Q4_K_M.gguf"
+
+    # llama.cpp loads the result and answers
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=str(gguf), n_ctx=1024, verbose=False)
+    reply = llama.create_chat_completion(
+        messages=[{"role": "user", "content": "What is glaucoma?"}], max_tokens=24
+    )
+    assert str(reply["choices"][0]["message"]["content"]).strip()
+
+    # the registry makes it Lumen's model
+    settings = load_settings()
+    register_model(settings.paths.data_dir / "models.json", "tiny-test", gguf)
+    assert with_registered_model(settings, "tiny-test").llm.model_path == gguf.resolve()
+
+    # evaluate (3 test items): report, items and plot
+    result = runner.invoke(
+        app,
+        [
+            "finetune",
+            "evaluate",
+            _recipe_file(tmp_path, ft_sources, out),
+            "--tuned",
+            str(gguf),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "eval" / "report.json").read_text())
+    assert set(report["models"]) == {"before", "after"}
+    assert 0.0 <= report["models"]["after"]["loglikelihood"]["accuracy"] <= 1.0
+    assert (out / "eval" / "training.png").stat().st_size > 1000
+
+
+def _recipe_file(tmp_path: Path, sources: Path, out: Path) -> str:
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_mapping(sources, out)), encoding="utf-8")
+    return str(path)

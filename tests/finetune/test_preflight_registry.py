@@ -1,0 +1,109 @@
+"""Checks before training, and the model registry behind 'lumen ask --model'."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lumen.cli.main import app
+from lumen.errors import InputError
+from lumen.finetune.config import Recipe, recipe_from_mapping
+from lumen.finetune.registry import (
+    load_registry,
+    register_model,
+    resolve_model,
+    with_registered_model,
+)
+from lumen.finetune.train import preflight
+from lumen.settings import load_settings
+
+from .conftest import tiny_mapping
+
+runner = CliRunner()
+
+
+def _write_split(folder: Path, name: str, **fields: object) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"id": "a", "source": "pubmedqa", "split": name, "prompt": "p", "completion": "c"}
+    record.update(fields)
+    (folder / f"{name}.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def test_preflight_passes_with_room(tiny_recipe: Recipe, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _write_split(out / "data", "train")
+    _write_split(out / "data", "validation")
+    checks = preflight(tiny_recipe, out, free_space=lambda _: 10**12)
+    assert checks.train_examples == 1
+    assert checks.base.gguf_file
+
+
+def test_preflight_refuses_a_full_disk(tiny_recipe: Recipe, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _write_split(out / "data", "train")
+    _write_split(out / "data", "validation")
+    with pytest.raises(InputError, match=r"not enough free disk .*0\.00 GB free"):
+        preflight(tiny_recipe, out, free_space=lambda _: 4096)
+
+
+def test_preflight_refuses_data_without_fields(tiny_recipe: Recipe, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (out / "data").mkdir(parents=True)
+    (out / "data" / "train.jsonl").write_text('{"id": "a", "prompt": "p"}\n', encoding="utf-8")
+    _write_split(out / "data", "validation")
+    with pytest.raises(InputError, match="lacks field"):
+        preflight(tiny_recipe, out, free_space=lambda _: 10**12)
+
+
+def test_preflight_refuses_a_missing_base(ft_sources: Path, tmp_path: Path) -> None:
+    mapping = tiny_mapping(ft_sources, tmp_path / "run")
+    mapping["model"] = {"base": str(tmp_path / "absent.gguf")}
+    with pytest.raises(InputError, match="model.base: GGUF file not found"):
+        preflight(recipe_from_mapping(mapping), tmp_path / "run")
+    mapping["model"] = {"base": str(tmp_path)}
+    with pytest.raises(InputError, match="no config.json"):
+        preflight(recipe_from_mapping(mapping), tmp_path / "run")
+
+
+def test_registry_round_trip(tmp_path: Path) -> None:
+    registry = tmp_path / "models.json"
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    register_model(registry, "tuned", gguf, recipe="r")
+    assert resolve_model(registry, "tuned") == gguf.resolve()
+    assert load_registry(registry)["tuned"]["recipe"] == "r"
+    with pytest.raises(InputError, match="unknown model 'other': registered models are tuned"):
+        resolve_model(registry, "other")
+    gguf.unlink()
+    with pytest.raises(InputError, match="its file is missing"):
+        resolve_model(registry, "tuned")
+
+
+def test_registered_model_sets_the_llama_cpp_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
+    settings = load_settings()
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    register_model(tmp_path / "models.json", "mine", gguf)
+    changed = with_registered_model(settings, "mine")
+    assert changed.llm.backend == "llama_cpp"
+    assert changed.llm.model_path == gguf.resolve()
+
+
+def test_ask_with_an_unknown_model_lists_the_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    register_model(tmp_path / "models.json", "mine", gguf)
+    result = runner.invoke(app, ["ask", "What is glaucoma?", "--model", "nope"])
+    assert result.exit_code == 2
+    assert "unknown model 'nope': registered models are mine" in result.stderr
