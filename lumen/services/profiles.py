@@ -56,9 +56,19 @@ def decrypt_profile(keyring: Keyring, profile: PatientProfile) -> ProfileData:
     return ProfileData(**values)
 
 
-def _owned(db: Session, user: User, profile_id: str) -> PatientProfile:
+def _owned(
+    services: Services, db: Session, user: User, profile_id: str, actor: Actor, action: str
+) -> PatientProfile:
+    """The user's profile; a missing or foreign one is audited as ``not_found`` and raised."""
     profile = db.get(PatientProfile, profile_id)
     if profile is None or profile.user_id != user.id:
+        services.audit.record(
+            actor=actor,
+            action=action,
+            outcome="not_found",
+            object_type="profile",
+            object_id=profile_id[:64],
+        )
         raise NotFoundError("no such profile")
     return profile
 
@@ -96,17 +106,7 @@ def get_profile(
     services: Services, db: Session, *, user: User, profile_id: str, actor: Actor
 ) -> tuple[PatientProfile, ProfileData]:
     """One of the user's profiles; another user's is reported as missing."""
-    try:
-        profile = _owned(db, user, profile_id)
-    except NotFoundError:
-        services.audit.record(
-            actor=actor,
-            action="profile.read",
-            outcome="not_found",
-            object_type="profile",
-            object_id=profile_id[:64],
-        )
-        raise
+    profile = _owned(services, db, user, profile_id, actor, "profile.read")
     data = decrypt_profile(services.keyring, profile)
     services.audit.record(
         actor=actor, action="profile.read", object_type="profile", object_id=profile.id
@@ -124,17 +124,7 @@ def update_profile(
     actor: Actor,
 ) -> tuple[PatientProfile, ProfileData]:
     """Change the given fields of a profile."""
-    try:
-        profile = _owned(db, user, profile_id)
-    except NotFoundError:
-        services.audit.record(
-            actor=actor,
-            action="profile.update",
-            outcome="not_found",
-            object_type="profile",
-            object_id=profile_id[:64],
-        )
-        raise
+    profile = _owned(services, db, user, profile_id, actor, "profile.update")
     data = decrypt_profile(services.keyring, profile)
     for name, value in changes.items():
         if name in ENCRYPTED_FIELDS:
@@ -152,17 +142,7 @@ def delete_profile(
     services: Services, db: Session, *, user: User, profile_id: str, actor: Actor
 ) -> None:
     """Delete one of the user's profiles."""
-    try:
-        profile = _owned(db, user, profile_id)
-    except NotFoundError:
-        services.audit.record(
-            actor=actor,
-            action="profile.delete",
-            outcome="not_found",
-            object_type="profile",
-            object_id=profile_id[:64],
-        )
-        raise
+    profile = _owned(services, db, user, profile_id, actor, "profile.delete")
     db.delete(profile)
     db.commit()
     services.audit.record(
