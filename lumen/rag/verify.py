@@ -2,8 +2,10 @@
 
 Each answer sentence is scored against every sentence of every retrieved chunk by meaning
 (MiniLM cosine) and by wording (share of the sentence's content terms found in the chunk); a
-number in the sentence must appear in the chunk. Supported sentences get citations from this
-check; the rest are dropped.
+number in the sentence must appear in the chunk. A sentence about the sources themselves
+("... is not mentioned in the source") is no claim about the question and is never supported,
+however close its words are. Supported sentences get citations from this check; the rest are
+dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +28,22 @@ _DUPLICATE_COSINE = 0.93
 _MIN_EXTRACT_WORDS = 6
 _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
 _QUESTION_TERM_BONUS = 0.25
+# "not mentioned in the source", "the context does not provide", "no information ... in the text"
+_SOURCE_WORD = re.compile(
+    r"\b(?:sources?|context|passages?|text|articles?|documents?|information|excerpts?)\b",
+    re.IGNORECASE,
+)
+_ABSENCE = re.compile(
+    r"\b(?:not|never|no|neither|nor|\w+n't)\b(?:\W+\w+){0,4}?\W+"
+    r"(?:mention\w*|provid\w*|stat\w*|specif\w*|discuss\w*|contain\w*|say\w*|said|"
+    r"includ\w*|address\w*|cover\w*|describ\w*|available|information|details?)\b",
+    re.IGNORECASE,
+)
+
+
+def speaks_of_sources(sentence: str) -> bool:
+    """True for a sentence saying what the sources lack rather than answering."""
+    return bool(_SOURCE_WORD.search(sentence) and _ABSENCE.search(sentence))
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,8 @@ class Verifier:
         terms = self._terms(text)
         if len(terms) < _MIN_CLAIM_TERMS:
             return CheckedSentence(text, 0.0, False, (), "too short to check")
+        if speaks_of_sources(text):
+            return CheckedSentence(text, 0.0, False, (), "speaks of the sources, not the question")
         numbers = _numbers(text)
         cosines = evidence.vectors @ vector if len(evidence.sentences) else np.zeros(0)
         supports: list[Support] = []

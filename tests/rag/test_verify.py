@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lumen.components.embedding.bm25 import Bm25Encoder
-from lumen.rag.verify import Verifier, strip_citation_marks
+from lumen.rag.verify import Verifier, speaks_of_sources, strip_citation_marks
 
 from .helpers import GLAUCOMA, METFORMIN
 
@@ -49,6 +49,32 @@ def test_a_number_the_source_does_not_state_is_unsupported(verifier, evidence) -
     )
     assert right[0].supported and right[0].supports[0].chunk_index == 1
     assert not wrong[0].supported
+
+
+def test_a_sentence_about_what_the_sources_lack_is_not_a_claim(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    checked = verifier.check(
+        "The treatment of glaucoma is not mentioned in the source [1]. "
+        "Glaucoma is often treated with eye drops that lower eye pressure.",
+        evidence,
+    )
+    assert [c.supported for c in checked] == [False, True]
+    assert checked[0].reason == "speaks of the sources, not the question"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The symptoms of glaucoma are not mentioned in the source.", True),
+        ("The context does not provide the dose.", True),
+        ("The provided text doesn't say how long treatment lasts.", True),
+        ("There is no information about children in these documents.", True),
+        ("According to the sources, eye drops lower the pressure in the eye.", False),
+        ("Glaucoma does not cause symptoms at first.", False),
+        ("Metformin is not recommended for people with severe kidney disease.", False),
+    ],
+)
+def test_speaks_of_sources(sentence: str, expected: bool) -> None:
+    assert speaks_of_sources(sentence) is expected
 
 
 def test_the_models_own_citation_marks_are_ignored(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
