@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,19 @@ from lumen.ingest.chunking import Chunker
 logger = logging.getLogger(__name__)
 
 EMBEDDING_KEY = "embedding_model"
+GENERATION_KEY = "generation:{collection}"
+
+
+def index_generation(store: VectorStore, collections: Iterable[str]) -> str:
+    """A token that changes whenever any of ``collections`` gains, changes or loses documents.
+
+    Answers cached under one generation are not served after a re-ingest.
+    """
+    return "|".join(
+        f"{name}={store.get_metadata(GENERATION_KEY.format(collection=name)) or ''}"
+        for name in sorted(set(collections))
+    )
+
 
 #: ``(done, total)`` chunks written so far; called after every batch.
 ProgressCallback = Callable[[int, int], None]
@@ -131,6 +145,8 @@ class Ingestor:
             report.chunks_written += len(batch)
             if progress is not None:
                 progress(report.chunks_written, total)
+        if pending:
+            self._mark_changed(collection)
         report.seconds = time.perf_counter() - started
         logger.info(
             "ingested into %s: %s added, %s updated, %s unchanged, %s chunks in %.1f s",
@@ -147,7 +163,12 @@ class Ingestor:
         """Remove every chunk of ``source`` from ``collection``; returns the documents removed."""
         removed = sum(1 for _ in self._store.documents(collection, source))
         self._store.delete(collection, source=source)
+        if removed:
+            self._mark_changed(collection)
         return removed
+
+    def _mark_changed(self, collection: str) -> None:
+        self._store.set_metadata(GENERATION_KEY.format(collection=collection), uuid.uuid4().hex)
 
     @staticmethod
     def _retarget(doc: Document, collection: str, source: str | None) -> Document:

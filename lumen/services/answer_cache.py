@@ -2,8 +2,9 @@
 
 An answer is cached only when the question holds no personal data (the redactor finds none)
 and no profile data shaped it. The key is a SHA-256 of the question and everything that
-changes the answer; the value is encrypted, so neither the question nor the answer is stored
-in clear text. A KV outage degrades to a cache miss.
+changes the answer, the index's generation included (a re-ingest starts afresh); the value is
+encrypted, so neither the question nor the answer is stored in clear text. A KV outage degrades
+to a cache miss.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ class AnswerCache:
         """Whether an answer to ``question`` may be shared: no profile, no personal data."""
         return self.enabled and not used_profile and not self._redactor.find(question)
 
-    def key(self, question: str, collections: tuple[str, ...]) -> str:
-        """The cache key: a hash, never the question."""
+    def key(self, question: str, collections: tuple[str, ...], *, generation: str = "") -> str:
+        """The cache key: a hash, never the question.
+
+        ``generation`` is the index's (:func:`lumen.ingest.pipeline.index_generation`): a
+        re-ingest changes it, so answers from older sources are no longer found.
+        """
         normalised = " ".join(unicodedata.normalize("NFKC", question).lower().split())
-        payload = json.dumps([self._identity, sorted(collections), normalised])
+        payload = json.dumps([self._identity, sorted(collections), generation, normalised])
         return "answer:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def get(self, key: str) -> dict[str, Any] | None:

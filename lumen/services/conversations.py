@@ -302,6 +302,18 @@ def _title_from(question: str) -> str:
     return question[: TITLE_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _cache_key(services: Services, pending: PendingQuestion) -> str | None:
+    """The answer-cache key under the index's current generation; None if it cannot be read."""
+    from lumen.ingest.pipeline import index_generation
+
+    try:
+        generation = index_generation(services.lumen.store, pending.collections)
+    except ComponentError as exc:
+        logger.warning("index generation unavailable (%s); answering without the cache", exc)
+        return None
+    return services.cache.key(pending.question, pending.collections, generation=generation)
+
+
 def answer_question(
     services: Services,
     pending: PendingQuestion,
@@ -315,7 +327,7 @@ def answer_question(
     """
     cache = services.cache
     cacheable = cache.cacheable(pending.question, used_profile=pending.patient_context is not None)
-    key = cache.key(pending.question, pending.collections) if cacheable else None
+    key = _cache_key(services, pending) if cacheable else None
     cached = cache.get(key) if key else None
     if key is not None:
         services.metrics.cache_event(hit=cached is not None)

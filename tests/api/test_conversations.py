@@ -106,6 +106,19 @@ def test_second_identical_question_comes_from_the_cache(
     assert second["answer"]["answer"] == first["answer"]["answer"]
     assert services.metrics.value("lumen_answer_cache_total", result="hit") == 1.0
 
+    # A re-ingest moves the index to a new generation: the cached answer is not served.
+    from lumen.ingest.pipeline import GENERATION_KEY
+
+    store = services.lumen.store
+    key = GENERATION_KEY.format(collection="knowledge")
+    previous = store.get_metadata(key)
+    store.set_metadata(key, "re-ingested")
+    try:
+        third = ask(client, bob, new_conversation(client, bob)).json()
+    finally:
+        store.set_metadata(key, previous)
+    assert not third["cached"]
+
 
 def test_questions_with_personal_data_or_profile_are_never_cached(services: Services) -> None:
     cache = services.cache
