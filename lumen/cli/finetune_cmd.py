@@ -173,18 +173,23 @@ def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -
         loaded, folder, base_gguf=base_gguf, tuned_gguf=tuned or _tuned_gguf(loaded, folder)
     )
     table = Table(title=f"PubMedQA test split (n={report['test_items']})")
-    for column in ("model", "reading", "accuracy", "macro-F1", "predicted"):
+    for column in ("context", "model", "reading", "accuracy", "macro-F1", "predicted"):
         table.add_column(column)
-    for name, model in report["models"].items():
-        for reading in ("loglikelihood", "generate"):
-            scores = model[reading]
-            table.add_row(
-                name,
-                reading,
-                f"{scores['accuracy']:.3f}",
-                f"{scores['macro_f1']:.3f}",
-                json.dumps(scores["predicted"]),
-            )
+    contexts = [("gold", report["models"])]
+    if report.get("retrieved"):
+        contexts.append(("retrieved", report["retrieved"]["models"]))
+    for context, models in contexts:
+        for name, model in models.items():
+            for reading in ("loglikelihood", "generate"):
+                scores = model[reading]
+                table.add_row(
+                    context,
+                    name,
+                    reading,
+                    f"{scores['accuracy']:.3f}",
+                    f"{scores['macro_f1']:.3f}",
+                    json.dumps(scores["predicted"]),
+                )
     console.print(table)
     ppl = report["validation_perplexity"]
     console.print(
@@ -192,6 +197,14 @@ def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -
         f"after {ppl['after'] or float('nan'):.3f}; report: {folder / 'eval' / 'report.json'}",
         highlight=False,
     )
+    if report.get("mirage"):
+        for name, scores in report["mirage"]["models"].items():
+            figures = ", ".join(
+                f"{task.removeprefix('mirage_')} {value:.3f}"
+                for task, value in scores.items()
+                if value is not None
+            )
+            console.print(f"MIRAGE closed-book, {name}: {figures}", highlight=False)
 
 
 @finetune_app.command("evaluate")

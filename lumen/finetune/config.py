@@ -81,6 +81,11 @@ class DataOptions:
     validation_fraction: float = opt(0.1, "share of items in the validation split", ge=0, lt=0.5)
     test_fraction: float = opt(0.2, "share of items in the test split", gt=0, lt=0.5)
     split_salt: str = opt("lumen-ft-1", "salt of the hashed-id split (change it for a new split)")
+    balance_labels: bool = opt(
+        False,
+        "repeat PubMedQA training items of the rarer labels (no, maybe) until each label is "
+        "as frequent as the commonest; validation and test are left as they are",
+    )
     max_context_tokens: int = opt(
         360, "tokens of numbered sources in a prompt (Lumen's llm.max_context_tokens)", ge=32
     )
@@ -163,6 +168,16 @@ class EvaluateOptions:
     context_window: int = opt(2048, "llama.cpp context window", ge=256)
     generate_tokens: int = opt(48, "tokens generated per answer (parsed for the label)", ge=1)
     threads: int = opt(0, "llama.cpp threads; 0: all", ge=0)
+    retrieved: bool = opt(
+        True,
+        "also evaluate with passages retrieved from an index of the PQA-L abstracts (built "
+        "once under eval/index) instead of the gold abstract",
+    )
+    retriever: str = opt("hybrid", "retriever for that", choices=("dense", "bm25", "hybrid"))
+    k: int = opt(3, "passages retrieved per question", ge=1, le=20)
+    mirage_limit: int = opt(
+        0, "questions per MIRAGE task run closed-book through 'lumen eval'; 0: skip", ge=0
+    )
 
 
 @dataclass

@@ -229,14 +229,48 @@ def _fit_sources(
         chunks[index] = dataclasses.replace(item, chunk=dataclasses.replace(item.chunk, text=text))
 
 
-def render(example: Example, tokenizer: Any, recipe: Recipe) -> dict[str, Any]:
-    """One JSONL record: chat messages, and prompt/completion rendered by the chat template."""
-    from lumen.documents import Chunk
+@dataclass
+class RenderedPrompt:
+    """A prompt in Lumen's format, as chat messages and as the chat template renders it."""
+
+    messages: list[dict[str, str]]
+    text: str
+    n_sources: int
+
+
+def render_prompt(
+    question: str, chunks: list[Any], tokenizer: Any, recipe: Recipe
+) -> RenderedPrompt:
+    """Lumen's prompt for ``question`` over ``chunks`` (RetrievedChunk), fitted and rendered."""
     from lumen.rag.prompt import build_prompt
-    from lumen.rag.retrieve import RetrievedChunk
 
     options = recipe.data
     llm = TokenizerLLM(tokenizer, recipe.train.max_length)
+    chunks = list(chunks)
+    system = system_prompt_text(options)
+    _fit_sources(chunks, llm, question, system, options)
+    prompt = build_prompt(
+        llm,
+        question,
+        chunks,
+        max_answer_tokens=options.max_answer_tokens,
+        max_context_tokens=options.max_context_tokens,
+        **({"system_prompt": system} if system is not None else {}),
+    )
+    messages = [
+        {"role": m.role, "content": m.content}
+        for m in prompt.messages
+        if system is not None or m.role != "system"
+    ]
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return RenderedPrompt(messages, text, len(prompt.sources))
+
+
+def render(example: Example, tokenizer: Any, recipe: Recipe) -> dict[str, Any]:
+    """One JSONL record: chat messages, and prompt/completion rendered by the chat template."""
+    from lumen.documents import Chunk
+    from lumen.rag.retrieve import RetrievedChunk
+
     chunks: list[RetrievedChunk] = [
         RetrievedChunk(
             Chunk(
@@ -256,39 +290,23 @@ def render(example: Example, tokenizer: Any, recipe: Recipe) -> dict[str, Any]:
         )
         for n, (title, text) in enumerate(example.sources)
     ]
-    system = system_prompt_text(options)
-    _fit_sources(chunks, llm, example.question, system, options)
-    prompt = build_prompt(
-        llm,
-        example.question,
-        chunks,
-        max_answer_tokens=options.max_answer_tokens,
-        max_context_tokens=options.max_context_tokens,
-        **({"system_prompt": system} if system is not None else {}),
-    )
-    messages = [
-        {"role": m.role, "content": m.content}
-        for m in prompt.messages
-        if system is not None or m.role != "system"
-    ]
-    cite = min(example.cite, max(len(prompt.sources), 1))
-    answer = _sentences_within(example.answer, llm, options.max_answer_tokens - 6)
+    prompt = render_prompt(example.question, chunks, tokenizer, recipe)
+    llm = TokenizerLLM(tokenizer, recipe.train.max_length)
+    cite = min(example.cite, max(prompt.n_sources, 1))
+    answer = _sentences_within(example.answer, llm, recipe.data.max_answer_tokens - 6)
     completion = f"{answer} [{cite}]"
-    prompt_text = tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True
-    )
     full = tokenizer.apply_chat_template(
-        [*messages, {"role": "assistant", "content": completion}], tokenize=False
+        [*prompt.messages, {"role": "assistant", "content": completion}], tokenize=False
     )
-    if not full.startswith(prompt_text):
+    if not full.startswith(prompt.text):
         raise InputError("the chat template renders the prompt differently inside a conversation")
     record: dict[str, Any] = {
         "id": example.id,
         "source": example.source,
-        "messages": [*messages, {"role": "assistant", "content": completion}],
-        "prompt": prompt_text,
-        "completion": full[len(prompt_text) :],
-        "n_sources": len(prompt.sources),
+        "messages": [*prompt.messages, {"role": "assistant", "content": completion}],
+        "prompt": prompt.text,
+        "completion": full[len(prompt.text) :],
+        "n_sources": prompt.n_sources,
     }
     if example.label is not None:
         record["label"] = example.label
@@ -328,7 +346,33 @@ def collect(recipe: Recipe) -> dict[str, list[Example]]:
     for example in examples:
         splits[split_of(example.id, options)].append(example)
     check_no_leakage(splits)
+    if options.balance_labels:
+        splits["train"] = balance_labels(splits["train"])
     return splits
+
+
+def balance_labels(examples: Sequence[Example]) -> list[Example]:
+    """``examples`` plus repeats of labelled ones until every label is as common as the commonest.
+
+    Repeats cycle through each label's items in id order and get ids ending ``~2``, ``~3``...
+    Unlabelled examples (MedQuAD) are kept once.
+    """
+    import dataclasses
+
+    by_label: dict[str, list[Example]] = {}
+    for example in sorted(examples, key=lambda e: e.id):
+        if example.label:
+            by_label.setdefault(example.label, []).append(example)
+    if not by_label:
+        return list(examples)
+    target = max(len(items) for items in by_label.values())
+    extra = []
+    for items in by_label.values():
+        for index in range(target - len(items)):
+            original = items[index % len(items)]
+            repeat = index // len(items) + 2
+            extra.append(dataclasses.replace(original, id=f"{original.id}~{repeat}"))
+    return [*examples, *extra]
 
 
 def check_no_leakage(splits: dict[str, list[Example]]) -> None:

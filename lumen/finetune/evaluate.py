@@ -1,14 +1,16 @@
 """``evaluate``: the untuned and the tuned GGUF on the held-out PubMedQA test split.
 
 Each test item is the training prompt format (Lumen's numbered sources, the gold abstract
-without its conclusions) rendered with the chat template. Two readings, through llama.cpp:
+without its conclusions) rendered with the chat template; with ``evaluate.retrieved`` also the
+same question over passages retrieved from an index of the PQA-L abstracts, as the pipeline
+would answer it. Two readings, through llama.cpp:
 
 * ``loglikelihood``: the label whose word (either case) is the likelier start of the answer;
 * ``generate``: the first yes/no/maybe in a greedy answer (none found counts as wrong).
 
 Also reported: validation perplexity before and after (from the training run's losses), the
-training time per step and peak memory. Writes ``report.json``, ``items.jsonl`` and
-``training.png``.
+training time per step and peak memory, and (``evaluate.mirage_limit``) closed-book MIRAGE
+accuracy through the harness. Writes ``report.json``, ``items.jsonl`` and ``training.png``.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lumen.errors import InputError
 from lumen.finetune.config import Recipe
 from lumen.finetune.data import LABELS, read_split
 from lumen.finetune.deps import require
 from lumen.finetune.train import SUMMARY, read_metrics
+
+if TYPE_CHECKING:
+    from lumen.rag.retrieve import RetrieverMode
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +112,7 @@ def evaluate_model(
                     "generated": first_label(text),
                     "answer": text,
                     "logprobs": by_label,
+                    **({"retrieved": item["retrieved"]} if "retrieved" in item else {}),
                 }
             )
             bar.advance(task)
@@ -120,6 +126,12 @@ def evaluate_model(
             "accuracy": accuracy(predictions, gold),
             "macro_f1": macro_f1(predictions, gold, labels=LABELS),
             "predicted": dict(Counter(str(p) for p in predictions)),
+            "confusion": {
+                label: dict(
+                    Counter(str(p) for p, g in zip(predictions, gold, strict=True) if g == label)
+                )
+                for label in LABELS
+            },
             "cites_source": (
                 sum("[1]" in r["answer"] for r in rows) / len(rows)
                 if reading == "generate" and rows
@@ -134,10 +146,101 @@ def _perplexity(loss: Any) -> float | None:
     return math.exp(float(loss)) if isinstance(loss, int | float) else None
 
 
+def retrieved_items(
+    recipe: Recipe, items: Sequence[dict[str, Any]], out_dir: Path
+) -> tuple[list[dict[str, Any]], float]:
+    """``items`` with prompts over retrieved PQA-L passages, and the share that found their own.
+
+    The index is the harness's ``pubmedqa`` corpus (all PQA-L abstracts, titles replaced by
+    first sentences and conclusions dropped), built once under ``eval/index``.
+    """
+    from lumen.eval.context import EvalContext, RunOptions
+    from lumen.eval.datasets import load_pqal
+    from lumen.eval.registry import get_task
+    from lumen.finetune.data import render_prompt, sources_dir
+    from lumen.finetune.models import load_tokenizer, resolve_base
+    from lumen.settings import load_settings
+
+    options = recipe.evaluate
+    root = sources_dir(recipe.data)
+    questions = {raw.pmid: raw.question for raw in load_pqal(root / recipe.data.pubmedqa)}
+    settings = load_settings()
+    settings = settings.model_copy(
+        update={"paths": settings.paths.model_copy(update={"sources_dir": root})}
+    )
+    folder = out_dir / EVAL_DIR
+    context = EvalContext(
+        settings, RunOptions(out_dir=folder, index_dir=folder / "index", plots=False)
+    )
+    spec = get_task("pubmedqa")
+    tokenizer = load_tokenizer(resolve_base(recipe.model))
+    rendered, found = [], 0
+    try:
+        index = context.index(spec, context.resolve(spec.data or recipe.data.pubmedqa))
+        collections = context.collections(spec)
+        for item in items:
+            pmid = str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
+            question = questions.get(pmid)
+            if question is None:
+                raise InputError(f"test item {item['id']}: pmid {pmid} is not in the PQA-L file")
+            result = index.retrieve(
+                question,
+                collections=collections,
+                k=options.k,
+                mode=cast("RetrieverMode", options.retriever),
+            )
+            doc_ids = [c.chunk.doc_id for c in result.chunks]
+            found += f"pubmed:{pmid}" in doc_ids
+            prompt = render_prompt(question, result.chunks, tokenizer, recipe)
+            rendered.append({**item, "prompt": prompt.text, "retrieved": doc_ids})
+    finally:
+        context.close()
+    return rendered, found / len(items) if items else 0.0
+
+
+def mirage_accuracy(recipe: Recipe, gguf: Path, out_dir: Path) -> dict[str, float | None]:
+    """Closed-book accuracy per MIRAGE task (``evaluate.mirage_limit`` questions each)."""
+    from lumen.eval.context import RunOptions
+    from lumen.eval.runner import run_eval
+    from lumen.finetune.data import sources_dir
+    from lumen.settings import load_settings
+
+    settings = load_settings()
+    settings = settings.model_copy(
+        update={
+            "paths": settings.paths.model_copy(update={"sources_dir": sources_dir(recipe.data)}),
+            "llm": settings.llm.model_copy(update={"backend": "llama_cpp", "model_path": gguf}),
+        }
+    )
+    options = RunOptions(
+        out_dir=out_dir,
+        limit=recipe.evaluate.mirage_limit,
+        modes=("closed-book",),
+        resume=(out_dir / "results.json").is_file() or (out_dir / "items.jsonl").is_file(),
+    )
+    results = run_eval(["mirage"], options, settings=settings)
+    scores = {
+        task.name: task.conditions[0].metrics.get("accuracy") if task.conditions else None
+        for task in results.tasks
+    }
+    known = [v for v in scores.values() if v is not None]
+    scores["mean"] = sum(known) / len(known) if known else None
+    return scores
+
+
+def _strip_rows(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: {n: v for n, v in m.items() if n != "rows"} for k, m in models.items()}
+
+
 def evaluate(
     recipe: Recipe, out_dir: Path, *, base_gguf: Path | None, tuned_gguf: Path
 ) -> dict[str, Any]:
-    """Before/after report on the test split; returns it and writes it under ``out_dir/eval``."""
+    """Before/after report on the test split; returns it and writes it under ``out_dir/eval``.
+
+    Conditions: the gold abstract (the training format), retrieved passages
+    (``evaluate.retrieved``), and closed-book MIRAGE through the harness
+    (``evaluate.mirage_limit``).
+    """
     items = [
         r for r in read_split(out_dir / "data" / "test.jsonl") if r.get("source") == "pubmedqa"
     ]
@@ -147,17 +250,43 @@ def evaluate(
         items = items[: recipe.evaluate.max_items]
     if not tuned_gguf.is_file():
         raise InputError(f"no tuned GGUF at {tuned_gguf}: run 'lumen finetune export' first")
-    models: dict[str, dict[str, Any]] = {}
-    if base_gguf is not None:
-        models["before"] = evaluate_model(base_gguf, items, recipe, "untuned")
-    models["after"] = evaluate_model(tuned_gguf, items, recipe, "tuned")
+    ggufs = {"before": base_gguf, "after": tuned_gguf} if base_gguf else {"after": tuned_gguf}
+    names = {"before": "untuned", "after": "tuned"}
+    folder = out_dir / EVAL_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    gold = {k: evaluate_model(g, items, recipe, f"{names[k]}, gold") for k, g in ggufs.items()}
+    retrieved: dict[str, dict[str, Any]] = {}
+    retrieval: dict[str, Any] | None = None
+    if recipe.evaluate.retrieved:
+        with_passages, found = retrieved_items(recipe, items, out_dir)
+        retrieved = {
+            k: evaluate_model(g, with_passages, recipe, f"{names[k]}, retrieved")
+            for k, g in ggufs.items()
+        }
+        retrieval = {
+            "retriever": recipe.evaluate.retriever,
+            "k": recipe.evaluate.k,
+            "own_abstract_retrieved": found,
+            "models": _strip_rows(retrieved),
+        }
+    mirage: dict[str, Any] | None = None
+    if recipe.evaluate.mirage_limit:
+        mirage = {
+            "mode": "closed-book",
+            "limit_per_task": recipe.evaluate.mirage_limit,
+            "models": {
+                k: mirage_accuracy(recipe, g, folder / "mirage" / k) for k, g in ggufs.items()
+            },
+        }
     summary_path = out_dir / SUMMARY
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     report: dict[str, Any] = {
         "recipe": recipe.name,
         "test_items": len(items),
         "gold_labels": dict(Counter(i["label"] for i in items)),
-        "models": {k: {n: v for n, v in m.items() if n != "rows"} for k, m in models.items()},
+        "models": _strip_rows(gold),
+        "retrieved": retrieval,
+        "mirage": mirage,
         "validation_perplexity": {
             "before": _perplexity(summary.get("eval_loss_before")),
             "after": _perplexity(summary.get("eval_loss_best")),
@@ -177,28 +306,36 @@ def evaluate(
             )
         },
     }
-    folder = out_dir / EVAL_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     with (folder / "items.jsonl").open("w", encoding="utf-8") as handle:
-        for name, model in models.items():
-            for row in model["rows"]:
-                handle.write(json.dumps({"model": name, **row}, ensure_ascii=False) + "\n")
+        for context, models in (("gold", gold), ("retrieved", retrieved)):
+            for name, model in models.items():
+                for row in model["rows"]:
+                    record = {"model": name, "context": context, **row}
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     plot = write_plot(folder / "training.png", read_metrics(out_dir), report)
     report["plot"] = str(plot) if plot else None
     return report
 
 
+def _bar_groups(report: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    groups = [("gold abstract", report["models"])]
+    if report.get("retrieved"):
+        groups.append((f"retrieved (k={report['retrieved']['k']})", report["retrieved"]["models"]))
+    return groups
+
+
 def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]) -> Path | None:
-    """Training and validation loss by step, and accuracy/macro-F1 before and after."""
+    """Training and validation loss by step; accuracy/macro-F1 before and after per context."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         logger.warning("matplotlib is not installed: no plot")
         return None
-    figure = Figure(figsize=(10, 4.2), layout="constrained")
-    curves, bars = figure.subplots(1, 2)
+    groups = _bar_groups(report)
+    figure = Figure(figsize=(5 + 5 * len(groups), 4.2), layout="constrained")
+    curves, *panels = figure.subplots(1, 1 + len(groups))
     train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
     valid = [(m["step"], m["eval_loss"]) for m in metrics if "eval_loss" in m]
     if train:
@@ -210,24 +347,23 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
     curves.set_title("Training curves")
     curves.grid(alpha=0.3)
     curves.legend(fontsize=8)
-    names = list(report["models"])
-    groups = ["accuracy (LL)", "macro-F1 (LL)", "accuracy (gen)", "macro-F1 (gen)"]
-    width = 0.8 / max(len(names), 1)
-    for index, name in enumerate(names):
-        model = report["models"][name]
-        values = [
-            model["loglikelihood"]["accuracy"],
-            model["loglikelihood"]["macro_f1"],
-            model["generate"]["accuracy"],
-            model["generate"]["macro_f1"],
-        ]
-        xs = [g + (index - (len(names) - 1) / 2) * width for g in range(len(groups))]
-        drawn = bars.bar(xs, values, width, label=name)
-        bars.bar_label(drawn, labels=[f"{v:.2f}" for v in values], fontsize=7)
-    bars.set_xticks(range(len(groups)), groups, rotation=15)
-    bars.set_ylim(0, 1)
-    bars.set_title(f"PubMedQA test split (n={report['test_items']})")
-    bars.legend(fontsize=8)
+    labels = ["accuracy (LL)", "macro-F1 (LL)", "accuracy (gen)", "macro-F1 (gen)"]
+    for bars, (title, models) in zip(panels, groups, strict=True):
+        width = 0.8 / max(len(models), 1)
+        for index, (name, model) in enumerate(models.items()):
+            values = [
+                model["loglikelihood"]["accuracy"],
+                model["loglikelihood"]["macro_f1"],
+                model["generate"]["accuracy"],
+                model["generate"]["macro_f1"],
+            ]
+            xs = [g + (index - (len(models) - 1) / 2) * width for g in range(len(labels))]
+            drawn = bars.bar(xs, values, width, label=name)
+            bars.bar_label(drawn, labels=[f"{v:.2f}" for v in values], fontsize=7)
+        bars.set_xticks(range(len(labels)), labels, rotation=15)
+        bars.set_ylim(0, 1)
+        bars.set_title(f"PubMedQA test split (n={report['test_items']}), {title}", fontsize=10)
+        bars.legend(fontsize=8)
     FigureCanvasAgg(figure)
     figure.savefig(path, dpi=110)
     return path

@@ -27,6 +27,7 @@ def ft_sources(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     target.mkdir(parents=True)
     for path in sorted((shared_data / "medquad" / "9_CDC_QA").glob("*.xml"))[:MEDQUAD_FILES]:
         shutil.copy(path, target / path.name)
+    shutil.copytree(shared_data / "mirage", root / "mirage")
     return root
 
 

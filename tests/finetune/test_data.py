@@ -11,6 +11,7 @@ from lumen.errors import InputError
 from lumen.finetune.config import DataOptions, Recipe
 from lumen.finetune.data import (
     Example,
+    balance_labels,
     check_no_leakage,
     collect,
     deduplicate,
@@ -67,6 +68,40 @@ def test_deduplicate_keeps_one_per_question() -> None:
     b = Example("medquad:a/1", "medquad", "what is (are) glaucoma?", [("t", "y")], "y")
     kept = deduplicate([a, b])
     assert [e.id for e in kept] == ["medquad:a/1"]
+
+
+def test_balance_labels_repeats_the_rarer_labels() -> None:
+    def item(n: int, label: str | None) -> Example:
+        source = "pubmedqa" if label else "medquad"
+        return Example(f"{source}:{n}", source, f"Q{n}?", [("t", "x")], "A.", label)
+
+    examples = [item(n, "yes") for n in range(5)] + [item(5, "no"), item(6, "no"), item(7, "maybe")]
+    examples.append(item(8, None))
+    balanced = balance_labels(examples)
+    labels = [e.label for e in balanced]
+    assert labels.count("yes") == labels.count("no") == labels.count("maybe") == 5
+    assert labels.count(None) == 1
+    ids = [e.id for e in balanced]
+    assert len(set(ids)) == len(ids)
+    assert "pubmedqa:7~5" in ids and "pubmedqa:5~3" in ids and "pubmedqa:6~2" in ids
+    assert balance_labels([item(1, None)]) == [item(1, None)]
+
+
+def test_collect_balances_only_the_training_split(tiny_recipe: Recipe) -> None:
+    import dataclasses
+
+    plain = collect(tiny_recipe)
+    recipe = dataclasses.replace(
+        tiny_recipe, data=dataclasses.replace(tiny_recipe.data, balance_labels=True)
+    )
+    balanced = collect(recipe)
+    counts = {
+        label: sum(e.label == label for e in balanced["train"]) for label in ("yes", "no", "maybe")
+    }
+    assert len(set(counts.values())) == 1, counts
+    assert len(balanced["train"]) > len(plain["train"])
+    for name in ("validation", "test"):
+        assert [e.id for e in balanced[name]] == [e.id for e in plain[name]]
 
 
 def test_pubmedqa_without_long_answer_stops(tmp_path: Path) -> None:

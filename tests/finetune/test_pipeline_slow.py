@@ -95,7 +95,7 @@ def test_prepare_train_resume_merge_export_answer(
     register_model(settings.paths.data_dir / "models.json", "tiny-test", gguf)
     assert with_registered_model(settings, "tiny-test").llm.model_path == gguf.resolve()
 
-    # evaluate (3 test items): report, items and plot
+    # evaluate (3 test items, gold abstract and retrieved passages; 2 MIRAGE questions a task)
     result = runner.invoke(
         app,
         [
@@ -104,12 +104,26 @@ def test_prepare_train_resume_merge_export_answer(
             _recipe_file(tmp_path, ft_sources, out),
             "--tuned",
             str(gguf),
+            "--set",
+            "evaluate.mirage_limit=2",
         ],
     )
     assert result.exit_code == 0, result.stderr
     report = json.loads((out / "eval" / "report.json").read_text())
     assert set(report["models"]) == {"before", "after"}
     assert 0.0 <= report["models"]["after"]["loglikelihood"]["accuracy"] <= 1.0
+    retrieved = report["retrieved"]
+    assert set(retrieved["models"]) == {"before", "after"}
+    assert retrieved["models"]["after"]["n"] == report["test_items"]
+    assert retrieved["own_abstract_retrieved"] > 0  # the index holds every item's abstract
+    rows = [json.loads(line) for line in (out / "eval" / "items.jsonl").open()]
+    assert {(r["model"], r["context"]) for r in rows} == {
+        (m, c) for m in ("before", "after") for c in ("gold", "retrieved")
+    }
+    assert all(r["retrieved"] for r in rows if r["context"] == "retrieved")
+    mirage = report["mirage"]["models"]["after"]
+    assert {"mirage_medqa", "mirage_pubmedqa", "mean"} <= set(mirage)
+    assert all(0.0 <= v <= 1.0 for v in mirage.values() if v is not None)
     assert (out / "eval" / "training.png").stat().st_size > 1000
 
 
