@@ -2,10 +2,11 @@
 
 Each answer sentence is scored against every sentence of every retrieved chunk by meaning
 (MiniLM cosine) and by wording (share of the sentence's content terms found in the chunk); a
-number in the sentence must appear in the chunk. A sentence about the sources themselves
-("... is not mentioned in the source") is no claim about the question and is never supported,
-however close its words are. Supported sentences get citations from this check; the rest are
-dropped.
+number in the sentence must appear in the chunk, and a negated sentence ("No, glaucoma is not
+treated with eye drops") must match a negated source sentence. A sentence about the sources
+themselves ("... is not mentioned in the source") is no claim about the question and is never
+supported, however close its words are. Supported sentences get citations from this check;
+the rest are dropped.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ _ABSENCE = re.compile(
     r"includ\w*|address\w*|cover\w*|describ\w*|available|information|details?)\b",
     re.IGNORECASE,
 )
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|neither|nor|none|nothing|cannot|without|\w+n't)\b", re.IGNORECASE
+)
+
+
+def is_negated(sentence: str) -> bool:
+    """True for a sentence holding a negation word ("not", "no", "never", "doesn't" ...)."""
+    return bool(_NEGATION.search(sentence.replace("’", "'")))
 
 
 def speaks_of_sources(sentence: str) -> bool:
@@ -179,18 +189,24 @@ class Verifier:
         if speaks_of_sources(text):
             return CheckedSentence(text, 0.0, False, (), "speaks of the sources, not the question")
         numbers = _numbers(text)
+        negated = is_negated(text)
         cosines = evidence.vectors @ vector if len(evidence.sentences) else np.zeros(0)
         supports: list[Support] = []
         for index in range(len(evidence.chunks)):
             mask = [i for i, owner in enumerate(evidence.owners) if owner == index]
             if not mask:
                 continue
-            best = max(mask, key=lambda i: float(cosines[i]))
+            # A negated claim is supported by a negated source sentence only: the same words
+            # without the "not" say the opposite.
+            agreeing = [i for i in mask if is_negated(evidence.sentences[i])] if negated else mask
+            best = max(agreeing or mask, key=lambda i: float(cosines[i]))
             semantic = float(cosines[best])
             lexical = len(terms & evidence.chunk_terms[index]) / len(terms)
             score = self._semantic_weight * semantic + (1 - self._semantic_weight) * lexical
             if numbers - evidence.chunk_numbers[index]:
                 score *= 0.5  # a number the source does not state is not supported by it
+            if not agreeing:
+                score *= 0.5  # the source states it without the negation
             supports.append(Support(index, score, evidence.sentences[best]))
         supports.sort(key=lambda s: s.score, reverse=True)
         best_score = supports[0].score if supports else 0.0

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from lumen.components.embedding.bm25 import Bm25Encoder
-from lumen.rag.verify import Verifier, speaks_of_sources, strip_citation_marks
+from lumen.rag.verify import Verifier, is_negated, speaks_of_sources, strip_citation_marks
 
-from .helpers import GLAUCOMA, METFORMIN
+from .helpers import GLAUCOMA, METFORMIN, retrieved
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,38 @@ def test_relevance_separates_related_from_unrelated(verifier, embedder) -> None:
 
 def test_strip_citation_marks() -> None:
     assert strip_citation_marks("Eye drops help [1][2]. More [3, 4].") == "Eye drops help. More."
+
+
+def test_a_negated_claim_needs_a_negated_source(verifier, evidence, embedder) -> None:  # type: ignore[no-untyped-def]
+    # SmolLM2's own draft for "Is glaucoma treated with eye drops?": the source says the opposite.
+    flipped = verifier.check("No, glaucoma is not treated with eye drops [1][2].", evidence)
+    assert not flipped[0].supported
+    assert flipped[0].reason == "not supported by the sources"
+    assert verifier.check("Glaucoma is treated with eye drops.", evidence)[0].supported
+    aspirin = retrieved(
+        "aspirin",
+        "Aspirin is not recommended for children and teenagers who have a viral illness. "
+        "It can cause Reye's syndrome, a rare but serious condition.",
+        title="Aspirin",
+    )
+    query = embedder.embed(["Can children take aspirin?"])[0]
+    negated_source = verifier.gather(query, [aspirin])
+    agreeing = verifier.check(
+        "Aspirin is not recommended for children who have a viral illness.", negated_source
+    )
+    assert agreeing[0].supported
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("No, glaucoma is not treated with eye drops.", True),
+        ("Metformin doesn’t cause low blood sugar on its own.", True),
+        ("There is no cure for glaucoma.", True),
+        ("Treatment cannot restore lost vision.", True),
+        ("Glaucoma is treated with eye drops.", False),
+        ("Notably, the dose is 500 mg.", False),
+    ],
+)
+def test_is_negated(sentence: str, expected: bool) -> None:
+    assert is_negated(sentence) is expected
