@@ -98,6 +98,11 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(30.0, gt=0, description="Give up on a generation after this long.")
     threads: int = Field(0, ge=0, description="llama.cpp CPU threads; 0 means all cores.")
     seed: int = Field(0, description="Sampling seed (llama_cpp).")
+    verdict_offsets: dict[str, float] = Field(
+        default_factory=dict,
+        description="Bias on an answer's opening yes/no/maybe for yes-no questions (llama_cpp): "
+        "a fine-tuned model's calibration, set from the model registry by --model.",
+    )
 
 
 class IngestSettings(BaseModel):

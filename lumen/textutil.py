@@ -185,3 +185,17 @@ def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> 
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text``, stripped and non-empty (see :func:`sentence_spans`)."""
     return [text[start:end] for start, end in sentence_spans(text)]
+
+
+# Words that open a question answered by yes or no ("Does ...?", "Is ...?", "Can ...?").
+_YES_NO_OPENERS = frozenset(
+    """
+    is are was were am do does did can could should would will shall may might must has have had
+    """.split()
+)
+
+
+def is_yes_no_question(text: str) -> bool:
+    """Whether ``text`` is a question whose first word makes it a yes-no question."""
+    words = text.strip().split(maxsplit=1)
+    return bool(words) and text.rstrip().endswith("?") and words[0].lower() in _YES_NO_OPENERS

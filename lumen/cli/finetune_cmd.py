@@ -163,7 +163,23 @@ def _tuned_gguf(loaded: Any, folder: Path) -> Path:
     return folder / "gguf" / f"{name}.{loaded.export.quantization}.gguf"
 
 
+def _register_offsets(loaded: Any, folder: Path, gguf: Path, offsets: dict[str, float]) -> None:
+    """Store the verdict offsets with the registered tuned model, if it is the one evaluated."""
+    from lumen.finetune.registry import load_registry, registry_path, update_model
+
+    name = loaded.export.register_as or loaded.name
+    path = registry_path(get_settings())
+    entry = load_registry(path).get(name)
+    shown = ", ".join(f"{label} {value:+g}" for label, value in offsets.items())
+    if entry is None or Path(str(entry.get("gguf"))) != gguf.resolve():
+        console.print(f"verdict offsets (not registered): {shown}", highlight=False)
+        return
+    update_model(path, name, verdict_offsets=offsets, calibrated_by=str(folder / "eval"))
+    console.print(f"verdict offsets registered with {name!r}: {shown}", highlight=False)
+
+
 def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -> None:
+    from lumen.finetune.evaluate import READINGS, deployed_offsets
     from lumen.finetune.evaluate import evaluate as run_evaluate
     from lumen.finetune.models import resolve_base
 
@@ -180,7 +196,9 @@ def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -
         contexts.append(("retrieved", report["retrieved"]["models"]))
     for context, models in contexts:
         for name, model in models.items():
-            for reading in ("loglikelihood", "generate"):
+            for reading in READINGS:
+                if reading not in model:
+                    continue
                 scores = model[reading]
                 table.add_row(
                     context,
@@ -197,6 +215,9 @@ def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -
         f"after {ppl['after'] or float('nan'):.3f}; report: {folder / 'eval' / 'report.json'}",
         highlight=False,
     )
+    offsets = deployed_offsets(report)
+    if offsets is not None:
+        _register_offsets(loaded, folder, tuned or _tuned_gguf(loaded, folder), offsets)
     if report.get("mirage"):
         for name, scores in report["mirage"]["models"].items():
             figures = ", ".join(

@@ -46,6 +46,10 @@ def serve(
             help="Send the session cookie over plain HTTP (a LAN without TLS; not for production)."
         ),
     ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A registered fine-tuned model (see 'lumen finetune export')."),
+    ] = None,
 ) -> None:
     """Serve the API (and the web app when it is built) with uvicorn."""
     try:
@@ -61,6 +65,10 @@ def serve(
     settings = get_settings(**overrides) if overrides else get_settings()
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise fail("give both --ssl-certfile and --ssl-keyfile", 2)
+    if model is not None:
+        from lumen.finetune.registry import with_registered_model
+
+        settings = with_registered_model(settings, model)
     services = build_services(settings)
     app = create_app(services=services)
     scheme = "https" if ssl_certfile else "http"

@@ -143,6 +143,13 @@ class TrainOptions:
     gradient_checkpointing: bool = opt(False, "trade compute for memory")
     min_free_disk_gb: float = opt(2.0, "free disk needed in output_dir before training", ge=0)
     wandb: bool = opt(False, "also log to Weights & Biases in offline mode (if installed)")
+    verdict_weight: float = opt(
+        1.0,
+        "loss weight of the verdict word (Yes/No/Maybe) that opens a PubMedQA answer, against "
+        "1 for every other completion token; 1: plain loss",
+        ge=1,
+        le=100,
+    )
 
 
 @dataclass
@@ -177,6 +184,11 @@ class EvaluateOptions:
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)
     mirage_limit: int = opt(
         0, "questions per MIRAGE task run closed-book through 'lumen eval'; 0: skip", ge=0
+    )
+    calibrate: bool = opt(
+        True,
+        "fit one log-likelihood offset per verdict (yes/no/maybe) on the validation split, "
+        "report the calibrated readings, and register the offsets with the tuned model",
     )
 
 

@@ -6,7 +6,10 @@ same question over passages retrieved from an index of the PQA-L abstracts, as t
 would answer it. Two readings, through llama.cpp:
 
 * ``loglikelihood``: the label whose word (either case) is the likelier start of the answer;
-* ``generate``: the first yes/no/maybe in a greedy answer (none found counts as wrong).
+* ``generate``: the first yes/no/maybe in a greedy answer (none found counts as wrong);
+* with ``evaluate.calibrate``, both again with verdict offsets fitted on the validation split
+  (:mod:`lumen.finetune.calibrate`): ``loglikelihood_calibrated`` and ``generate_calibrated``
+  (the offsets as a bias on the answer's first token, as ``lumen ask --model`` applies them).
 
 Also reported: validation perplexity before and after (from the training run's losses), the
 training time per step and peak memory, and (``evaluate.mirage_limit``) closed-book MIRAGE
@@ -63,15 +66,46 @@ def _logsumexp(values: Sequence[float]) -> float:
     return peak + math.log(sum(math.exp(v - peak) for v in values))
 
 
+def _label_logprobs(scorer: Any, prompt: str) -> dict[str, float]:
+    """Log-likelihood of each label opening the answer (either case, summed)."""
+    continuations = [w.capitalize() for w in LABELS] + list(LABELS)
+    scores = scorer.score(prompt, continuations)
+    return {
+        word: _logsumexp([scores[i].logprob, scores[i + len(LABELS)].logprob])
+        for i, word in enumerate(LABELS)
+    }
+
+
+#: Readings of a model's verdict: report key -> row field.
+READINGS = {
+    "loglikelihood": "loglikelihood",
+    "generate": "generated",
+    "loglikelihood_calibrated": "calibrated",
+    "generate_calibrated": "generated_calibrated",
+}
+
+
 def evaluate_model(
-    gguf: Path, items: Sequence[dict[str, Any]], recipe: Recipe, label: str
+    gguf: Path,
+    items: Sequence[dict[str, Any]],
+    recipe: Recipe,
+    label: str,
+    *,
+    validation: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Predictions and metrics of one GGUF model on ``items``."""
+    """Predictions and metrics of one GGUF model on ``items``.
+
+    With ``validation`` items, verdict offsets are first fitted on them
+    (:mod:`lumen.finetune.calibrate`) and two more readings are reported: the offset
+    log-likelihood, and greedy answers whose first token carries the offsets as a bias.
+    """
     llama_cpp = require("llama_cpp")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from lumen.cli.common import err_console
+    from lumen.components.llm.llama_cpp import opening_bias_processor
     from lumen.eval.metrics import accuracy, macro_f1
+    from lumen.finetune.calibrate import Calibration, fit_offsets, predict
 
     options = recipe.evaluate
     kwargs: dict[str, Any] = {"n_ctx": options.context_window, "verbose": False, "seed": 0}
@@ -79,49 +113,70 @@ def evaluate_model(
         kwargs["n_threads"] = options.threads
     llama = llama_cpp.Llama(model_path=str(gguf), **kwargs)
     scorer = _scorer(llama)
-    continuations = [w.capitalize() for w in LABELS] + list(LABELS)
+
+    def answer(prompt: str, bias: dict[str, float] | None = None) -> str:
+        extra = {}
+        if bias:
+            processor = opening_bias_processor(llama, bias)
+            extra["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
+        output = llama.create_completion(
+            prompt=prompt,
+            max_tokens=options.generate_tokens,
+            temperature=0.0,
+            repeat_penalty=1.1,
+            stop=["<|im_end|>"],
+            **extra,
+        )
+        return str(output["choices"][0]["text"]).strip()
+
+    calibration: Calibration | None = None
     rows = []
     started = time.perf_counter()
     with Progress(
-        TextColumn(f"[bold]evaluating {label}"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         console=err_console,
     ) as bar:
-        task = bar.add_task(label, total=len(items))
+        if validation:
+            task = bar.add_task(f"calibrating {label}", total=len(validation))
+            fitted = []
+            for item in validation:
+                fitted.append((_label_logprobs(scorer, item["prompt"]), item["label"]))
+                bar.advance(task)
+            calibration = fit_offsets(fitted, LABELS)
+        offsets = calibration.offsets if calibration else {}
+        biased = any(offsets.values())
+        task = bar.add_task(f"evaluating {label}", total=len(items))
         for item in items:
-            scores = scorer.score(item["prompt"], continuations)
-            by_label = {
-                word: _logsumexp([scores[i].logprob, scores[i + len(LABELS)].logprob])
-                for i, word in enumerate(LABELS)
+            by_label = _label_logprobs(scorer, item["prompt"])
+            text = answer(item["prompt"])
+            row: dict[str, Any] = {
+                "id": item["id"],
+                "gold": item["label"],
+                "loglikelihood": predict(by_label, {}),
+                "generated": first_label(text),
+                "answer": text,
+                "logprobs": by_label,
+                **({"retrieved": item["retrieved"]} if "retrieved" in item else {}),
             }
-            scored = max(by_label, key=lambda w: by_label[w])
-            output = llama.create_completion(
-                prompt=item["prompt"],
-                max_tokens=options.generate_tokens,
-                temperature=0.0,
-                repeat_penalty=1.1,
-                stop=["<|im_end|>"],
-            )
-            text = str(output["choices"][0]["text"]).strip()
-            rows.append(
-                {
-                    "id": item["id"],
-                    "gold": item["label"],
-                    "loglikelihood": scored,
-                    "generated": first_label(text),
-                    "answer": text,
-                    "logprobs": by_label,
-                    **({"retrieved": item["retrieved"]} if "retrieved" in item else {}),
-                }
-            )
+            if calibration is not None:
+                calibrated_text = answer(item["prompt"], offsets) if biased else text
+                row["calibrated"] = predict(by_label, offsets)
+                row["generated_calibrated"] = first_label(calibrated_text)
+                row["answer_calibrated"] = calibrated_text
+            rows.append(row)
             bar.advance(task)
     seconds = time.perf_counter() - started
     gold = [r["gold"] for r in rows]
     result: dict[str, Any] = {"model": str(gguf), "n": len(rows), "seconds": seconds}
-    for reading in ("loglikelihood", "generate"):
-        key = "loglikelihood" if reading == "loglikelihood" else "generated"
+    if calibration is not None:
+        result["calibration"] = calibration.to_dict()
+    for reading, key in READINGS.items():
+        if rows and key not in rows[0]:
+            continue
         predictions = [r[key] for r in rows]
+        answers = [r["answer_calibrated" if "calibrated" in key else "answer"] for r in rows]
         result[reading] = {
             "accuracy": accuracy(predictions, gold),
             "macro_f1": macro_f1(predictions, gold, labels=LABELS),
@@ -133,8 +188,8 @@ def evaluate_model(
                 for label in LABELS
             },
             "cites_source": (
-                sum("[1]" in r["answer"] for r in rows) / len(rows)
-                if reading == "generate" and rows
+                sum("[1]" in a for a in answers) / len(rows)
+                if reading.startswith("generate") and rows
                 else None
             ),
         }
@@ -146,10 +201,24 @@ def _perplexity(loss: Any) -> float | None:
     return math.exp(float(loss)) if isinstance(loss, int | float) else None
 
 
+def _settings(recipe: Recipe, **llm: Any) -> Any:
+    """Lumen's settings with the recipe's datasets folder (and ``llm`` overrides)."""
+    from lumen.finetune.data import sources_dir
+    from lumen.settings import load_settings
+
+    settings = load_settings()
+    update: dict[str, Any] = {
+        "paths": settings.paths.model_copy(update={"sources_dir": sources_dir(recipe.data)})
+    }
+    if llm:
+        update["llm"] = settings.llm.model_copy(update=llm)
+    return settings.model_copy(update=update)
+
+
 def retrieved_items(
-    recipe: Recipe, items: Sequence[dict[str, Any]], out_dir: Path
-) -> tuple[list[dict[str, Any]], float]:
-    """``items`` with prompts over retrieved PQA-L passages, and the share that found their own.
+    recipe: Recipe, groups: Sequence[Sequence[dict[str, Any]]], out_dir: Path
+) -> tuple[list[list[dict[str, Any]]], list[float]]:
+    """Each group of items over retrieved PQA-L passages; per group, the share finding its own.
 
     The index is the harness's ``pubmedqa`` corpus (all PQA-L abstracts, titles replaced by
     first sentences and conclusions dropped), built once under ``eval/index``.
@@ -159,59 +228,51 @@ def retrieved_items(
     from lumen.eval.registry import get_task
     from lumen.finetune.data import render_prompt, sources_dir
     from lumen.finetune.models import load_tokenizer, resolve_base
-    from lumen.settings import load_settings
 
     options = recipe.evaluate
     root = sources_dir(recipe.data)
     questions = {raw.pmid: raw.question for raw in load_pqal(root / recipe.data.pubmedqa)}
-    settings = load_settings()
-    settings = settings.model_copy(
-        update={"paths": settings.paths.model_copy(update={"sources_dir": root})}
-    )
     folder = out_dir / EVAL_DIR
     context = EvalContext(
-        settings, RunOptions(out_dir=folder, index_dir=folder / "index", plots=False)
+        _settings(recipe), RunOptions(out_dir=folder, index_dir=folder / "index", plots=False)
     )
     spec = get_task("pubmedqa")
     tokenizer = load_tokenizer(resolve_base(recipe.model))
-    rendered, found = [], 0
+    rendered: list[list[dict[str, Any]]] = []
+    shares: list[float] = []
     try:
         index = context.index(spec, context.resolve(spec.data or recipe.data.pubmedqa))
         collections = context.collections(spec)
-        for item in items:
-            pmid = str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
-            question = questions.get(pmid)
-            if question is None:
-                raise InputError(f"test item {item['id']}: pmid {pmid} is not in the PQA-L file")
-            result = index.retrieve(
-                question,
-                collections=collections,
-                k=options.k,
-                mode=cast("RetrieverMode", options.retriever),
-            )
-            doc_ids = [c.chunk.doc_id for c in result.chunks]
-            found += f"pubmed:{pmid}" in doc_ids
-            prompt = render_prompt(question, result.chunks, tokenizer, recipe)
-            rendered.append({**item, "prompt": prompt.text, "retrieved": doc_ids})
+        for items in groups:
+            group, found = [], 0
+            for item in items:
+                pmid = str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
+                question = questions.get(pmid)
+                if question is None:
+                    raise InputError(f"item {item['id']}: pmid {pmid} is not in the PQA-L file")
+                result = index.retrieve(
+                    question,
+                    collections=collections,
+                    k=options.k,
+                    mode=cast("RetrieverMode", options.retriever),
+                )
+                doc_ids = [c.chunk.doc_id for c in result.chunks]
+                found += f"pubmed:{pmid}" in doc_ids
+                prompt = render_prompt(question, result.chunks, tokenizer, recipe)
+                group.append({**item, "prompt": prompt.text, "retrieved": doc_ids})
+            rendered.append(group)
+            shares.append(found / len(items) if items else 0.0)
     finally:
         context.close()
-    return rendered, found / len(items) if items else 0.0
+    return rendered, shares
 
 
 def mirage_accuracy(recipe: Recipe, gguf: Path, out_dir: Path) -> dict[str, float | None]:
     """Closed-book accuracy per MIRAGE task (``evaluate.mirage_limit`` questions each)."""
     from lumen.eval.context import RunOptions
     from lumen.eval.runner import run_eval
-    from lumen.finetune.data import sources_dir
-    from lumen.settings import load_settings
 
-    settings = load_settings()
-    settings = settings.model_copy(
-        update={
-            "paths": settings.paths.model_copy(update={"sources_dir": sources_dir(recipe.data)}),
-            "llm": settings.llm.model_copy(update={"backend": "llama_cpp", "model_path": gguf}),
-        }
-    )
+    settings = _settings(recipe, backend="llama_cpp", model_path=gguf)
     options = RunOptions(
         out_dir=out_dir,
         limit=recipe.evaluate.mirage_limit,
@@ -232,6 +293,24 @@ def _strip_rows(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {k: {n: v for n, v in m.items() if n != "rows"} for k, m in models.items()}
 
 
+def _pubmedqa_items(path: Path, split: str) -> list[dict[str, Any]]:
+    items = [r for r in read_split(path) if r.get("source") == "pubmedqa"]
+    if not items:
+        raise InputError(f"the {split} split holds no PubMedQA items")
+    return items
+
+
+def deployed_offsets(report: dict[str, Any]) -> dict[str, float] | None:
+    """The tuned model's verdict offsets for answering (None when not calibrated).
+
+    Those fitted with retrieved passages (the pipeline's situation) where evaluated so, else
+    those fitted with the gold abstract.
+    """
+    models = (report.get("retrieved") or {}).get("models") or report.get("models") or {}
+    calibration = (models.get("after") or {}).get("calibration")
+    return dict(calibration["offsets"]) if calibration else None
+
+
 def evaluate(
     recipe: Recipe, out_dir: Path, *, base_gguf: Path | None, tuned_gguf: Path
 ) -> dict[str, Any]:
@@ -241,32 +320,38 @@ def evaluate(
     (``evaluate.retrieved``), and closed-book MIRAGE through the harness
     (``evaluate.mirage_limit``).
     """
-    items = [
-        r for r in read_split(out_dir / "data" / "test.jsonl") if r.get("source") == "pubmedqa"
-    ]
-    if not items:
-        raise InputError("the test split holds no PubMedQA items")
+    items = _pubmedqa_items(out_dir / "data" / "test.jsonl", "test")
     if recipe.evaluate.max_items:
         items = items[: recipe.evaluate.max_items]
+    validation: list[dict[str, Any]] = []
+    if recipe.evaluate.calibrate:
+        validation = _pubmedqa_items(out_dir / "data" / "validation.jsonl", "validation")
     if not tuned_gguf.is_file():
         raise InputError(f"no tuned GGUF at {tuned_gguf}: run 'lumen finetune export' first")
     ggufs = {"before": base_gguf, "after": tuned_gguf} if base_gguf else {"after": tuned_gguf}
     names = {"before": "untuned", "after": "tuned"}
     folder = out_dir / EVAL_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    gold = {k: evaluate_model(g, items, recipe, f"{names[k]}, gold") for k, g in ggufs.items()}
+    gold = {
+        k: evaluate_model(g, items, recipe, f"{names[k]}, gold", validation=validation)
+        for k, g in ggufs.items()
+    }
     retrieved: dict[str, dict[str, Any]] = {}
     retrieval: dict[str, Any] | None = None
     if recipe.evaluate.retrieved:
-        with_passages, found = retrieved_items(recipe, items, out_dir)
+        (with_passages, validation_passages), shares = retrieved_items(
+            recipe, [items, validation], out_dir
+        )
         retrieved = {
-            k: evaluate_model(g, with_passages, recipe, f"{names[k]}, retrieved")
+            k: evaluate_model(
+                g, with_passages, recipe, f"{names[k]}, retrieved", validation=validation_passages
+            )
             for k, g in ggufs.items()
         }
         retrieval = {
             "retriever": recipe.evaluate.retriever,
             "k": recipe.evaluate.k,
-            "own_abstract_retrieved": found,
+            "own_abstract_retrieved": shares[0],
             "models": _strip_rows(retrieved),
         }
     mirage: dict[str, Any] | None = None
@@ -283,6 +368,7 @@ def evaluate(
     report: dict[str, Any] = {
         "recipe": recipe.name,
         "test_items": len(items),
+        "validation_items_calibrated_on": len(validation),
         "gold_labels": dict(Counter(i["label"] for i in items)),
         "models": _strip_rows(gold),
         "retrieved": retrieval,
@@ -318,6 +404,14 @@ def evaluate(
     return report
 
 
+_PLOT_READINGS = {
+    "loglikelihood": "LL",
+    "generate": "gen",
+    "loglikelihood_calibrated": "LL, calibrated",
+    "generate_calibrated": "gen, calibrated",
+}
+
+
 def _bar_groups(report: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
     groups = [("gold abstract", report["models"])]
     if report.get("retrieved"):
@@ -334,7 +428,7 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
         logger.warning("matplotlib is not installed: no plot")
         return None
     groups = _bar_groups(report)
-    figure = Figure(figsize=(5 + 5 * len(groups), 4.2), layout="constrained")
+    figure = Figure(figsize=(5 + 6.5 * len(groups), 4.6), layout="constrained")
     curves, *panels = figure.subplots(1, 1 + len(groups))
     train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
     valid = [(m["step"], m["eval_loss"]) for m in metrics if "eval_loss" in m]
@@ -347,20 +441,16 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
     curves.set_title("Training curves")
     curves.grid(alpha=0.3)
     curves.legend(fontsize=8)
-    labels = ["accuracy (LL)", "macro-F1 (LL)", "accuracy (gen)", "macro-F1 (gen)"]
     for bars, (title, models) in zip(panels, groups, strict=True):
+        readings = [r for r in _PLOT_READINGS if all(r in m for m in models.values())]
+        labels = [f"{metric} ({_PLOT_READINGS[r]})" for r in readings for metric in ("acc", "F1")]
         width = 0.8 / max(len(models), 1)
         for index, (name, model) in enumerate(models.items()):
-            values = [
-                model["loglikelihood"]["accuracy"],
-                model["loglikelihood"]["macro_f1"],
-                model["generate"]["accuracy"],
-                model["generate"]["macro_f1"],
-            ]
+            values = [model[r][metric] for r in readings for metric in ("accuracy", "macro_f1")]
             xs = [g + (index - (len(models) - 1) / 2) * width for g in range(len(labels))]
             drawn = bars.bar(xs, values, width, label=name)
-            bars.bar_label(drawn, labels=[f"{v:.2f}" for v in values], fontsize=7)
-        bars.set_xticks(range(len(labels)), labels, rotation=15)
+            bars.bar_label(drawn, labels=[f"{v:.2f}" for v in values], fontsize=6)
+        bars.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         bars.set_ylim(0, 1)
         bars.set_title(f"PubMedQA test split (n={report['test_items']}), {title}", fontsize=10)
         bars.legend(fontsize=8)

@@ -51,8 +51,20 @@ def register_model(path: Path, name: str, gguf: Path, **details: Any) -> dict[st
     return entry
 
 
-def resolve_model(path: Path, name: str) -> Path:
-    """The GGUF registered as ``name``; InputError listing the known names otherwise."""
+def update_model(path: Path, name: str, **details: Any) -> dict[str, Any]:
+    """Add ``details`` to the registered model ``name`` (written atomically)."""
+    models = load_registry(path)
+    if name not in models:
+        raise InputError(f"cannot update {name!r}: it is not registered in {path}")
+    models[name] = {**models[name], **details}
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"models": models}, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+    return models[name]
+
+
+def resolve_model(path: Path, name: str) -> dict[str, Any]:
+    """The entry registered as ``name``; InputError listing the known names otherwise."""
     models = load_registry(path)
     entry = models.get(name)
     if entry is None:
@@ -61,11 +73,20 @@ def resolve_model(path: Path, name: str) -> Path:
     gguf = Path(str(entry.get("gguf", "")))
     if not gguf.is_file():
         raise InputError(f"model {name!r} is registered but its file is missing: {gguf}")
-    return gguf
+    return entry
 
 
 def with_registered_model(settings: Settings, name: str) -> Settings:
-    """Settings whose LLM is the registered model ``name`` in llama.cpp."""
-    gguf = resolve_model(registry_path(settings), name)
-    llm = settings.llm.model_copy(update={"backend": "llama_cpp", "model_path": gguf})
-    return settings.model_copy(update={"llm": llm})
+    """Settings whose LLM is the registered model ``name`` in llama.cpp, with its calibration."""
+    entry = resolve_model(registry_path(settings), name)
+    offsets = entry.get("verdict_offsets") or {}
+    if not isinstance(offsets, dict) or not all(
+        isinstance(v, int | float) for v in offsets.values()
+    ):
+        raise InputError(f"model {name!r}: 'verdict_offsets' must map words to numbers")
+    update = {
+        "backend": "llama_cpp",
+        "model_path": Path(str(entry["gguf"])),
+        "verdict_offsets": {str(k): float(v) for k, v in offsets.items()},
+    }
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=update)})

@@ -215,6 +215,55 @@ def last_checkpoint(out_dir: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
+VERDICT_WORDS = ("Yes", "No", "Maybe", "yes", "no", "maybe")
+
+
+def verdict_token_ids(tokenizer: Any) -> list[int]:
+    """First token of each verdict word as it opens an answer (no leading space)."""
+    ids = {tokenizer(word, add_special_tokens=False)["input_ids"][0] for word in VERDICT_WORDS}
+    return sorted(ids)
+
+
+def verdict_weights(labels: Any, verdict_ids: Any, weight: float) -> Any:
+    """Per-token loss weights for next-token ``labels`` (shifted, -100 where ignored).
+
+    Every trained token weighs 1, except the first trained token of a row when it is a verdict
+    word's token, which weighs ``weight``.
+    """
+    torch = require("torch")
+    trained = labels != -100
+    first = trained & (trained.cumsum(dim=1) == 1)
+    verdict = first & torch.isin(labels, verdict_ids)
+    return trained.to(torch.float32) + verdict.to(torch.float32) * (weight - 1.0)
+
+
+def _trainer_class(trl: Any, torch: Any, verdict_ids: list[int], weight: float) -> Any:
+    """SFTTrainer, with the answer's opening verdict weighted ``weight`` in the training loss."""
+    if weight == 1.0:
+        return trl.SFTTrainer
+    ids = torch.tensor(verdict_ids)
+
+    class VerdictWeightedTrainer(trl.SFTTrainer):  # type: ignore[misc,name-defined]
+        """Validation loss stays unweighted, so perplexities remain comparable."""
+
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: Any,
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            if not model.training or return_outputs:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            outputs = model(**{**inputs, "use_cache": False}, fused_lm_head=True)
+            labels = inputs["labels"][:, 1:].to(outputs.log_probs.device)
+            weights = verdict_weights(labels, ids.to(labels.device), weight)
+            count = (labels != -100).sum() if num_items_in_batch is None else num_items_in_batch
+            return -(outputs.log_probs * weights).sum() / torch.as_tensor(count).clamp(min=1)
+
+    return VerdictWeightedTrainer
+
+
 def _wrap_lora(model: Any, recipe: Recipe, quantized: bool) -> Any:
     peft = require("peft")
     if quantized:
@@ -338,7 +387,8 @@ def train(
             )
         )
     callbacks.extend(extra_callbacks)
-    trainer = trl.SFTTrainer(
+    trainer_class = _trainer_class(trl, torch, verdict_token_ids(tokenizer), options.verdict_weight)
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=train_set,

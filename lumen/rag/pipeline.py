@@ -19,6 +19,7 @@ from lumen.safety.policy import apply_output_policy
 from lumen.safety.responses import harmful_response, response_for
 from lumen.safety.triage import Triage, TriageResult, check_input
 from lumen.settings import Settings
+from lumen.textutil import is_yes_no_question
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class RagPipeline:
             temperature=settings.llm.temperature,
             timeout_s=settings.llm.timeout_s,
             stop=STOP_SEQUENCES,
+            opening_bias=settings.llm.verdict_offsets if is_yes_no_question(question) else {},
         )
         pieces: list[str] = []
         first_token: float | None = None

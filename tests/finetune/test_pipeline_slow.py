@@ -43,7 +43,7 @@ def test_prepare_train_resume_merge_export_answer(
     monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path / "lumen-data"))
     monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
     out = tmp_path / "run"
-    recipe = recipe_from_mapping(tiny_mapping(ft_sources, out))
+    recipe = recipe_from_mapping(tiny_mapping(ft_sources, out, verdict_weight=5.0))
 
     # prepare: deterministic files with a manifest, PubMedQA test items kept out of training
     tokenizer = load_tokenizer(resolve_base(recipe.model))
@@ -121,6 +121,15 @@ def test_prepare_train_resume_merge_export_answer(
         (m, c) for m in ("before", "after") for c in ("gold", "retrieved")
     }
     assert all(r["retrieved"] for r in rows if r["context"] == "retrieved")
+    # calibration: offsets fitted on the validation split, two more readings, registered
+    assert report["validation_items_calibrated_on"] > 0
+    for model in (*report["models"].values(), *retrieved["models"].values()):
+        assert model["calibration"]["offsets"]["yes"] == 0.0
+        assert {"loglikelihood_calibrated", "generate_calibrated"} <= set(model)
+    assert all("calibrated" in r and "generated_calibrated" in r for r in rows)
+    offsets = retrieved["models"]["after"]["calibration"]["offsets"]
+    assert with_registered_model(settings, "tiny-test").llm.verdict_offsets == offsets
+    assert "verdict offsets registered with 'tiny-test'" in result.stdout
     mirage = report["mirage"]["models"]["after"]
     assert {"mirage_medqa", "mirage_pubmedqa", "mean"} <= set(mirage)
     assert all(0.0 <= v <= 1.0 for v in mirage.values() if v is not None)
@@ -131,5 +140,6 @@ def _recipe_file(tmp_path: Path, sources: Path, out: Path) -> str:
     import yaml
 
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_mapping(sources, out)), encoding="utf-8")
+    mapping = tiny_mapping(sources, out, verdict_weight=5.0)
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
     return str(path)

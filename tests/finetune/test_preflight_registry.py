@@ -15,6 +15,7 @@ from lumen.finetune.registry import (
     load_registry,
     register_model,
     resolve_model,
+    update_model,
     with_registered_model,
 )
 from lumen.finetune.train import preflight
@@ -73,8 +74,14 @@ def test_registry_round_trip(tmp_path: Path) -> None:
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
     register_model(registry, "tuned", gguf, recipe="r")
-    assert resolve_model(registry, "tuned") == gguf.resolve()
+    assert resolve_model(registry, "tuned")["gguf"] == str(gguf.resolve())
     assert load_registry(registry)["tuned"]["recipe"] == "r"
+    update_model(registry, "tuned", verdict_offsets={"yes": 0.0, "maybe": 1.5})
+    entry = load_registry(registry)["tuned"]
+    assert entry["recipe"] == "r"
+    assert entry["verdict_offsets"] == {"yes": 0.0, "maybe": 1.5}
+    with pytest.raises(InputError, match="cannot update 'other': it is not registered"):
+        update_model(registry, "other", verdict_offsets={})
     with pytest.raises(InputError, match="unknown model 'other': registered models are tuned"):
         resolve_model(registry, "other")
     gguf.unlink()
@@ -94,6 +101,13 @@ def test_registered_model_sets_the_llama_cpp_path(
     changed = with_registered_model(settings, "mine")
     assert changed.llm.backend == "llama_cpp"
     assert changed.llm.model_path == gguf.resolve()
+    assert changed.llm.verdict_offsets == {}
+    update_model(tmp_path / "models.json", "mine", verdict_offsets={"maybe": 2, "no": -0.5})
+    calibrated = with_registered_model(settings, "mine")
+    assert calibrated.llm.verdict_offsets == {"maybe": 2.0, "no": -0.5}
+    update_model(tmp_path / "models.json", "mine", verdict_offsets={"maybe": "a lot"})
+    with pytest.raises(InputError, match="'verdict_offsets' must map words to numbers"):
+        with_registered_model(settings, "mine")
 
 
 def test_ask_with_an_unknown_model_lists_the_known(
@@ -105,5 +119,8 @@ def test_ask_with_an_unknown_model_lists_the_known(
     gguf.write_bytes(b"GGUF")
     register_model(tmp_path / "models.json", "mine", gguf)
     result = runner.invoke(app, ["ask", "What is glaucoma?", "--model", "nope"])
+    assert result.exit_code == 2
+    assert "unknown model 'nope': registered models are mine" in result.stderr
+    result = runner.invoke(app, ["serve", "--model", "nope"])
     assert result.exit_code == 2
     assert "unknown model 'nope': registered models are mine" in result.stderr

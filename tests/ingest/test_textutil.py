@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from lumen.textutil import normalize_whitespace, sentence_spans, split_sentences, unwrap_lines
+from lumen.textutil import (
+    is_yes_no_question,
+    normalize_whitespace,
+    sentence_spans,
+    split_sentences,
+    unwrap_lines,
+)
 
 
 @pytest.mark.parametrize(
@@ -147,3 +153,19 @@ def test_splitting_is_fast() -> None:
     elapsed = time.perf_counter() - started
     assert len(sentences) == 5 * 5000
     assert elapsed < 5.0  # about 0.3 s on one core; generous for loaded CI machines
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Does aspirin reduce the risk of a second heart attack?", True),
+        ("Is metformin safe in pregnancy?", True),
+        ("  can children take ibuprofen ?", True),
+        ("What are the symptoms of glaucoma?", False),
+        ("How is glaucoma treated?", False),
+        ("Is metformin safe in pregnancy", False),  # not asked as a question
+        ("", False),
+    ],
+)
+def test_yes_no_questions_are_told_by_their_first_word(question: str, expected: bool) -> None:
+    assert is_yes_no_question(question) is expected

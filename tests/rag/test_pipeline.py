@@ -141,3 +141,28 @@ def test_injected_chunk_is_kept_out_of_the_prompt(indexed: Lumen) -> None:
     assert [c.chunk.doc_id for c in clean] == ["glaucoma"]
     assert [c.chunk.doc_id for c in flagged] == ["poison"]
     assert isinstance(clean[0], RetrievedChunk)
+
+
+@pytest.mark.slow
+def test_registered_verdict_offsets_bias_only_yes_no_questions(indexed: Lumen) -> None:
+    from lumen.rag.pipeline import RagPipeline
+
+    llm = indexed.pipeline.llm
+
+    def pipeline(offsets: dict[str, float]) -> RagPipeline:
+        update = {"temperature": 0.0, "verdict_offsets": offsets}
+        settings = indexed.settings.model_copy(
+            update={"llm": indexed.settings.llm.model_copy(update=update)}
+        )
+        return RagPipeline(
+            settings, indexed.retriever, indexed.verifier, lambda: llm, indexed.triage
+        )
+
+    plain = pipeline({})
+    polar = "Is glaucoma treated with eye drops?"
+    opening = plain.ask(polar).draft.split()[0].strip(".,:").lower()
+    verdict = "maybe" if opening != "maybe" else "yes"
+    calibrated = pipeline({verdict: 30.0})
+    assert calibrated.ask(polar).draft.lower().startswith(verdict)
+    # a bias of 30 would force the word; an open question is left alone
+    assert not calibrated.ask("How is glaucoma treated?").draft.lower().startswith(verdict)

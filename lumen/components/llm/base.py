@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 
@@ -23,6 +23,10 @@ class GenerationParams:
     temperature: float = 0.1
     stop: tuple[str, ...] = ()
     timeout_s: float = 30.0
+    #: Added to the logits of these words' first tokens (either case) at the answer's first
+    #: token only: a fine-tuned model's verdict calibration. Backends that cannot bias one
+    #: position alone ignore it.
+    opening_bias: Mapping[str, float] = field(default_factory=dict)
 
 
 class LLM(Protocol):

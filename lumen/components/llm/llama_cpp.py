@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,35 @@ from lumen.components.llm.base import GenerationParams, Message
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
+
+
+def opening_bias_processor(llama: Any, bias: Mapping[str, float]) -> Any:
+    """A llama.cpp logits processor adding ``bias`` to words' first tokens at the first step.
+
+    Each word counts in its lower-case and capitalised forms, as an answer's first token (no
+    leading space). A fresh processor is needed per generation: it remembers its first step.
+    """
+    import numpy as np
+
+    offsets: dict[int, float] = {}
+    for word, value in bias.items():
+        for form in {word.lower(), word.capitalize()}:
+            tokens = llama.tokenize(form.encode("utf-8"), add_bos=False, special=False)
+            if tokens:
+                offsets[int(tokens[0])] = float(value)
+    ids = np.array(list(offsets), dtype=np.int64)
+    values = np.array(list(offsets.values()), dtype=np.float32)
+    first_length: list[int] = []
+
+    def process(input_ids: Any, scores: Any) -> Any:
+        if not first_length:
+            first_length.append(len(input_ids))
+        if len(input_ids) == first_length[0] and len(ids):
+            scores = scores.copy()
+            scores[ids] += values
+        return scores
+
+    return process
 
 
 class LlamaCppLLM:
@@ -63,6 +92,12 @@ class LlamaCppLLM:
         deadline = time.monotonic() + params.timeout_s
         with self._lock:
             llama: Any = self._llama  # llama-cpp-python's TypedDicts are stricter than its API
+            extra: dict[str, Any] = {}
+            if params.opening_bias:
+                from llama_cpp import LogitsProcessorList
+
+                processor = opening_bias_processor(llama, params.opening_bias)
+                extra["logits_processor"] = LogitsProcessorList([processor])
             stream = llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
                 max_tokens=params.max_tokens,
@@ -70,6 +105,7 @@ class LlamaCppLLM:
                 repeat_penalty=1.15,
                 stop=list(params.stop) or None,
                 stream=True,
+                **extra,
             )
             for event in stream:
                 if time.monotonic() > deadline:
