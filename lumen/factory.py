@@ -187,7 +187,13 @@ def pipeline_identity(settings: Settings) -> str:
     return json.dumps(
         {
             "version": __version__,
-            "llm": [llm.backend, model, llm.max_answer_tokens, llm.max_context_tokens],
+            "llm": [
+                llm.backend,
+                model,
+                llm.max_answer_tokens,
+                llm.max_context_tokens,
+                llm.verdict_offsets,
+            ],
             "retrieval": settings.retrieval.model_dump(mode="json"),
             "verify": settings.verify.model_dump(mode="json"),
             "embedding": settings.embedding.backend,

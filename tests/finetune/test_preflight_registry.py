@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from lumen.cli.main import app
 from lumen.errors import InputError
+from lumen.factory import pipeline_identity
 from lumen.finetune.config import Recipe, recipe_from_mapping
 from lumen.finetune.registry import (
     load_registry,
@@ -105,6 +106,8 @@ def test_registered_model_sets_the_llama_cpp_path(
     update_model(tmp_path / "models.json", "mine", verdict_offsets={"maybe": 2, "no": -0.5})
     calibrated = with_registered_model(settings, "mine")
     assert calibrated.llm.verdict_offsets == {"maybe": 2.0, "no": -0.5}
+    # the calibration changes answers, so cached answers of the uncalibrated model do not apply
+    assert pipeline_identity(calibrated) != pipeline_identity(changed)
     update_model(tmp_path / "models.json", "mine", verdict_offsets={"maybe": "a lot"})
     with pytest.raises(InputError, match="'verdict_offsets' must map words to numbers"):
         with_registered_model(settings, "mine")
