@@ -25,6 +25,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -76,12 +77,21 @@ def _label_logprobs(scorer: Any, prompt: str) -> dict[str, float]:
     }
 
 
-#: Readings of a model's verdict: report key -> row field.
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading a model's verdict: the row fields holding it and its answer text."""
+
+    verdict: str
+    answer: str
+    generated: bool
+
+
+#: Readings of a model's verdict, by report key.
 READINGS = {
-    "loglikelihood": "loglikelihood",
-    "generate": "generated",
-    "loglikelihood_calibrated": "calibrated",
-    "generate_calibrated": "generated_calibrated",
+    "loglikelihood": Reading("loglikelihood", "answer", generated=False),
+    "generate": Reading("generated", "answer", generated=True),
+    "loglikelihood_calibrated": Reading("calibrated", "answer_calibrated", generated=False),
+    "generate_calibrated": Reading("generated_calibrated", "answer_calibrated", generated=True),
 }
 
 
@@ -104,7 +114,6 @@ def evaluate_model(
 
     from lumen.cli.common import err_console
     from lumen.components.llm.llama_cpp import opening_bias_processor
-    from lumen.eval.metrics import accuracy, macro_f1
     from lumen.finetune.calibrate import Calibration, fit_offsets, predict
 
     options = recipe.evaluate
@@ -168,16 +177,25 @@ def evaluate_model(
             rows.append(row)
             bar.advance(task)
     seconds = time.perf_counter() - started
-    gold = [r["gold"] for r in rows]
     result: dict[str, Any] = {"model": str(gguf), "n": len(rows), "seconds": seconds}
     if calibration is not None:
         result["calibration"] = calibration.to_dict()
-    for reading, key in READINGS.items():
-        if rows and key not in rows[0]:
+    result.update(score_readings(rows))
+    result["rows"] = rows
+    return result
+
+
+def score_readings(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Accuracy, macro-F1, predicted labels and confusion of each reading the rows hold."""
+    from lumen.eval.metrics import accuracy, macro_f1
+
+    gold = [r["gold"] for r in rows]
+    scores: dict[str, dict[str, Any]] = {}
+    for name, reading in READINGS.items():
+        if not rows or reading.verdict not in rows[0]:
             continue
-        predictions = [r[key] for r in rows]
-        answers = [r["answer_calibrated" if "calibrated" in key else "answer"] for r in rows]
-        result[reading] = {
+        predictions = [r[reading.verdict] for r in rows]
+        scores[name] = {
             "accuracy": accuracy(predictions, gold),
             "macro_f1": macro_f1(predictions, gold, labels=LABELS),
             "predicted": dict(Counter(str(p) for p in predictions)),
@@ -188,13 +206,12 @@ def evaluate_model(
                 for label in LABELS
             },
             "cites_source": (
-                sum("[1]" in a for a in answers) / len(rows)
-                if reading.startswith("generate") and rows
+                sum("[1]" in r[reading.answer] for r in rows) / len(rows)
+                if reading.generated
                 else None
             ),
         }
-    result["rows"] = rows
-    return result
+    return scores
 
 
 def _perplexity(loss: Any) -> float | None:
@@ -213,6 +230,10 @@ def _settings(recipe: Recipe, **llm: Any) -> Any:
     if llm:
         update["llm"] = settings.llm.model_copy(update=llm)
     return settings.model_copy(update=update)
+
+
+def _pmid(item: dict[str, Any]) -> str:
+    return str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
 
 
 def retrieved_items(
@@ -238,32 +259,32 @@ def retrieved_items(
     )
     spec = get_task("pubmedqa")
     tokenizer = load_tokenizer(resolve_base(recipe.model))
-    rendered: list[list[dict[str, Any]]] = []
-    shares: list[float] = []
     try:
         index = context.index(spec, context.resolve(spec.data or recipe.data.pubmedqa))
         collections = context.collections(spec)
-        for items in groups:
-            group, found = [], 0
-            for item in items:
-                pmid = str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
-                question = questions.get(pmid)
-                if question is None:
-                    raise InputError(f"item {item['id']}: pmid {pmid} is not in the PQA-L file")
-                result = index.retrieve(
-                    question,
-                    collections=collections,
-                    k=options.k,
-                    mode=cast("RetrieverMode", options.retriever),
-                )
-                doc_ids = [c.chunk.doc_id for c in result.chunks]
-                found += f"pubmed:{pmid}" in doc_ids
-                prompt = render_prompt(question, result.chunks, tokenizer, recipe)
-                group.append({**item, "prompt": prompt.text, "retrieved": doc_ids})
-            rendered.append(group)
-            shares.append(found / len(items) if items else 0.0)
+
+        def with_passages(item: dict[str, Any]) -> dict[str, Any]:
+            pmid = _pmid(item)
+            question = questions.get(pmid)
+            if question is None:
+                raise InputError(f"item {item['id']}: pmid {pmid} is not in the PQA-L file")
+            result = index.retrieve(
+                question,
+                collections=collections,
+                k=options.k,
+                mode=cast("RetrieverMode", options.retriever),
+            )
+            prompt = render_prompt(question, result.chunks, tokenizer, recipe)
+            doc_ids = [c.chunk.doc_id for c in result.chunks]
+            return {**item, "prompt": prompt.text, "retrieved": doc_ids}
+
+        rendered = [[with_passages(item) for item in items] for items in groups]
     finally:
         context.close()
+    shares = [
+        sum(f"pubmed:{_pmid(r)}" in r["retrieved"] for r in group) / len(group) if group else 0.0
+        for group in rendered
+    ]
     return rendered, shares
 
 

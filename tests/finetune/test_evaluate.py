@@ -1,0 +1,61 @@
+"""Scoring of the evaluation's verdict readings (log-likelihood, generation, calibrated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lumen.finetune.evaluate import first_label, score_readings
+
+
+def _row(gold: str, verdict: str, answer: str, **calibrated: str) -> dict[str, Any]:
+    row = {
+        "gold": gold,
+        "loglikelihood": verdict,
+        "generated": first_label(answer),
+        "answer": answer,
+    }
+    if calibrated:
+        row |= {
+            "calibrated": calibrated["cal_verdict"],
+            "generated_calibrated": first_label(calibrated["cal_answer"]),
+            "answer_calibrated": calibrated["cal_answer"],
+        }
+    return row
+
+
+def test_each_reading_is_scored_from_its_own_fields() -> None:
+    rows = [
+        _row(
+            "yes", "yes", "Yes. It lowers the risk [1].", cal_verdict="yes", cal_answer="Yes [1]."
+        ),
+        _row("no", "yes", "Yes, it does.", cal_verdict="no", cal_answer="No. [1]"),
+        _row("maybe", "yes", "The evidence is mixed.", cal_verdict="maybe", cal_answer="Maybe."),
+        _row("yes", "no", "No.", cal_verdict="maybe", cal_answer="Maybe, [1] is small."),
+    ]
+    scores = score_readings(rows)
+    assert list(scores) == [
+        "loglikelihood",
+        "generate",
+        "loglikelihood_calibrated",
+        "generate_calibrated",
+    ]
+    assert scores["loglikelihood"]["accuracy"] == pytest.approx(0.25)
+    assert scores["loglikelihood"]["predicted"] == {"yes": 3, "no": 1}
+    assert scores["loglikelihood"]["confusion"]["yes"] == {"yes": 1, "no": 1}
+    assert scores["loglikelihood"]["cites_source"] is None
+    # "The evidence is mixed." opens with no verdict: a miss, counted as None.
+    assert scores["generate"]["predicted"] == {"yes": 2, "None": 1, "no": 1}
+    assert scores["generate"]["cites_source"] == pytest.approx(0.25)
+    assert scores["loglikelihood_calibrated"]["accuracy"] == pytest.approx(0.75)
+    assert scores["generate_calibrated"]["accuracy"] == pytest.approx(0.75)
+    assert scores["generate_calibrated"]["cites_source"] == pytest.approx(0.75)
+    assert scores["generate_calibrated"]["macro_f1"] > scores["generate"]["macro_f1"]
+
+
+def test_uncalibrated_rows_have_only_the_plain_readings() -> None:
+    scores = score_readings([_row("yes", "yes", "Yes.")])
+    assert set(scores) == {"loglikelihood", "generate"}
+    assert scores["generate"]["accuracy"] == 1.0
+    assert score_readings([]) == {}
