@@ -190,6 +190,12 @@ class EvaluateOptions:
         "fit one log-likelihood offset per verdict (yes/no/maybe) on the validation split, "
         "report the calibrated readings, and register the offsets with the tuned model",
     )
+    calibration_objective: str = opt(
+        "macro_f1",
+        "what the offsets maximise on the validation split: macro_f1 of the predictions, or "
+        "balanced_likelihood (the gold labels' log-likelihood, every label weighing the same)",
+        choices=("macro_f1", "balanced_likelihood"),
+    )
 
 
 @dataclass

@@ -13,7 +13,8 @@ would answer it. Two readings, through llama.cpp:
 
 Also reported: validation perplexity before and after (from the training run's losses), the
 training time per step and peak memory, and (``evaluate.mirage_limit``) closed-book MIRAGE
-accuracy through the harness. Writes ``report.json``, ``items.jsonl`` and ``training.png``.
+accuracy through the harness. Writes ``report.json``, ``items.jsonl`` (test predictions),
+``calibration.jsonl`` (the validation log-likelihoods fitted on) and ``training.png``.
 """
 
 from __future__ import annotations
@@ -139,6 +140,7 @@ def evaluate_model(
         return str(output["choices"][0]["text"]).strip()
 
     calibration: Calibration | None = None
+    fitted: list[dict[str, Any]] = []
     rows = []
     started = time.perf_counter()
     with Progress(
@@ -149,11 +151,15 @@ def evaluate_model(
     ) as bar:
         if validation:
             task = bar.add_task(f"calibrating {label}", total=len(validation))
-            fitted = []
             for item in validation:
-                fitted.append((_label_logprobs(scorer, item["prompt"]), item["label"]))
+                logprobs = _label_logprobs(scorer, item["prompt"])
+                fitted.append({"id": item["id"], "gold": item["label"], "logprobs": logprobs})
                 bar.advance(task)
-            calibration = fit_offsets(fitted, LABELS)
+            calibration = fit_offsets(
+                [(r["logprobs"], r["gold"]) for r in fitted],
+                LABELS,
+                objective=options.calibration_objective,
+            )
         offsets = calibration.offsets if calibration else {}
         biased = any(offsets.values())
         task = bar.add_task(f"evaluating {label}", total=len(items))
@@ -182,6 +188,7 @@ def evaluate_model(
         result["calibration"] = calibration.to_dict()
     result.update(score_readings(rows))
     result["rows"] = rows
+    result["validation_rows"] = fitted
     return result
 
 
@@ -311,7 +318,8 @@ def mirage_accuracy(recipe: Recipe, gguf: Path, out_dir: Path) -> dict[str, floa
 
 
 def _strip_rows(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {k: {n: v for n, v in m.items() if n != "rows"} for k, m in models.items()}
+    rows = ("rows", "validation_rows")
+    return {k: {n: v for n, v in m.items() if n not in rows} for k, m in models.items()}
 
 
 def _pubmedqa_items(path: Path, split: str) -> list[dict[str, Any]]:
@@ -414,12 +422,13 @@ def evaluate(
         },
     }
     (folder / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    with (folder / "items.jsonl").open("w", encoding="utf-8") as handle:
-        for context, models in (("gold", gold), ("retrieved", retrieved)):
-            for name, model in models.items():
-                for row in model["rows"]:
-                    record = {"model": name, "context": context, **row}
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for filename, key in (("items.jsonl", "rows"), ("calibration.jsonl", "validation_rows")):
+        with (folder / filename).open("w", encoding="utf-8") as handle:
+            for context, models in (("gold", gold), ("retrieved", retrieved)):
+                for name, model in models.items():
+                    for row in model[key]:
+                        record = {"model": name, "context": context, **row}
+                        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     plot = write_plot(folder / "training.png", read_metrics(out_dir), report)
     report["plot"] = str(plot) if plot else None
     return report

@@ -76,3 +76,29 @@ def test_verdict_tokens_are_the_opening_words_of_smollm2() -> None:
     assert len(ids) == 6  # Yes/No/Maybe in both cases, one token each
     answer = tokenizer("Maybe. The evidence is mixed.", add_special_tokens=False)["input_ids"]
     assert answer[0] in ids
+
+
+def test_balanced_likelihood_lifts_the_rare_label_and_moves_little_with_one_item() -> None:
+    # "maybe" items score "maybe" 1 nat behind "yes"; "yes" items 2.5 nats ahead of "maybe".
+    rows = [
+        *[_row(-0.5, -3.0, -1.5, "maybe") for _ in range(4)],
+        *[_row(-0.3, -2.5, -2.8, "yes") for _ in range(10)],
+        *[_row(-1.0, -0.6, -3.0, "no") for _ in range(5)],
+    ]
+    calibration = fit_offsets(rows, LABELS, objective="balanced_likelihood")
+    assert calibration.objective == "balanced_likelihood"
+    assert calibration.to_dict()["objective"] == "balanced_likelihood"
+    assert calibration.offsets["maybe"] > 1.0  # "maybe" now wins its own items ...
+    assert calibration.predicted_after == {"yes": 10, "no": 5, "maybe": 4}  # ... and no others
+    # One odd "maybe" item (scored like a clear "yes") shifts the smooth fit by little,
+    # and the fitted offsets still separate the other items.
+    odd = fit_offsets(
+        [*rows, _row(-0.2, -3.0, -4.0, "maybe")], LABELS, objective="balanced_likelihood"
+    )
+    assert abs(odd.offsets["maybe"] - calibration.offsets["maybe"]) <= 1.0
+    assert odd.predicted_after["yes"] >= 10
+
+
+def test_unknown_objective_is_refused() -> None:
+    with pytest.raises(ValueError, match="objective 'accuracy'"):
+        fit_offsets([_row(-0.1, -2.0, -3.0, "yes")], LABELS, objective="accuracy")

@@ -127,6 +127,9 @@ def test_prepare_train_resume_merge_export_answer(
         assert model["calibration"]["offsets"]["yes"] == 0.0
         assert {"loglikelihood_calibrated", "generate_calibrated"} <= set(model)
     assert all("calibrated" in r and "generated_calibrated" in r for r in rows)
+    fitted = [json.loads(line) for line in (out / "eval" / "calibration.jsonl").open()]
+    assert len(fitted) == 4 * report["validation_items_calibrated_on"]
+    assert all(set(r["logprobs"]) == {"yes", "no", "maybe"} for r in fitted)
     offsets = retrieved["models"]["after"]["calibration"]["offsets"]
     assert with_registered_model(settings, "tiny-test").llm.verdict_offsets == offsets
     assert "verdict offsets registered with 'tiny-test'" in result.stdout
