@@ -355,6 +355,14 @@ class AuditVerification(BaseModel):
     reason: str | None
 
 
+class AuditAnchorPublic(BaseModel):
+    """The audit chain's head, to keep outside the database (``audit verify --anchors``)."""
+
+    seq: int
+    hash: str
+    taken_at: str
+
+
 class CollectionStatsPublic(BaseModel):
     """One collection's counts."""
 

@@ -136,21 +136,64 @@ def users_create(
 
 @audit_app.command("verify")
 @handle_errors
-def audit_verify() -> None:
+def audit_verify(
+    anchors: Annotated[
+        Path | None,
+        typer.Option(help="Anchor file ('lumen audit anchor'): the chain must still match each."),
+    ] = None,
+) -> None:
     """Recompute the audit chain; exit 1 if any row was changed, inserted or removed."""
+    from lumen.services.audit import read_anchors
+
+    kept = read_anchors(anchors) if anchors else []
     services = _services_without_pipeline()
     try:
-        report = services.audit.verify()
+        report = services.audit.verify(anchors=kept)
     finally:
         services.close()
     if report.ok:
-        console.print(f"audit chain intact: {report.checked} rows", highlight=False)
+        matched = f", {len(kept)} anchors match" if anchors else ""
+        console.print(f"audit chain intact: {report.checked} rows{matched}", highlight=False)
         return
     raise fail(
         f"audit chain broken at row {report.first_bad_seq}: {report.reason} "
         f"({report.checked} rows verified before it)",
         1,
     )
+
+
+@audit_app.command("anchor")
+@handle_errors
+def audit_anchor(
+    file: Annotated[
+        Path,
+        typer.Option(
+            help="Anchor file to append the chain head to; keep it (or a copy) where the "
+            "database's writers cannot change it."
+        ),
+    ],
+) -> None:
+    """Check the audit chain, then append its head (row number and hash) to an anchor file.
+
+    A broken chain, or one that no longer matches the file's earlier anchors, is not anchored.
+    """
+    from lumen.services.audit import append_anchor, read_anchors
+
+    earlier = read_anchors(file) if file.exists() else []
+    services = _services_without_pipeline()
+    try:
+        anchor = services.audit.head()
+        report = services.audit.verify(anchors=[*earlier, anchor])
+    finally:
+        services.close()
+    if not report.ok:
+        raise fail(
+            f"not anchored: the audit chain is broken at row {report.first_bad_seq}: "
+            f"{report.reason}",
+            1,
+        )
+    append_anchor(file, anchor)
+    console.print(f"anchored row {anchor.seq} ({anchor.hash[:16]}...) in {file}", highlight=False)
 
 
 @keys_app.command("rotate")

@@ -4,6 +4,12 @@ Each row holds who (user id and role), what (an action name), which object (type
 when (UTC), from where (client address) and the outcome; never patient data. A row's hash
 covers its fields and the previous row's hash, and the chain head is kept in its own table,
 so an edited, inserted, deleted or cut-off row shows up in :meth:`AuditLog.verify`.
+
+Someone who can write to the database can still rewrite the whole chain and its head
+consistently. Anchors close that gap: the head (sequence number and hash) copied at times to
+a place the database's writers cannot change (a file shipped elsewhere, a ticket, a
+write-once bucket) and checked against the chain later; a rewritten or cut row before an
+anchor no longer matches it.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -22,6 +29,7 @@ from sqlalchemy.orm import Session
 from lumen.clock import Clock
 from lumen.db.models import AuditEvent, AuditHead
 from lumen.db.session import Database
+from lumen.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,45 @@ class ChainReport:
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The chain head at one moment, kept outside the database."""
+
+    seq: int
+    hash: str
+    taken_at: str
+
+    def to_json(self) -> str:
+        """One line of an anchor file."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """The anchors in a file written by :func:`append_anchor` (one JSON object per line)."""
+    if not path.is_file():
+        raise InputError(f"no anchor file at {path}")
+    anchors = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            fields = json.loads(line)
+            anchor = Anchor(int(fields["seq"]), str(fields["hash"]), str(fields["taken_at"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f"{path}, line {number}: not an audit anchor ({error})") from None
+        if anchor.seq < 0 or len(anchor.hash) != len(GENESIS):
+            raise InputError(f"{path}, line {number}: not an audit anchor (seq or hash)")
+        anchors.append(anchor)
+    return anchors
+
+
+def append_anchor(path: Path, anchor: Anchor) -> None:
+    """Add ``anchor`` to the end of an anchor file (created when missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(anchor.to_json() + "\n")
 
 
 def event_hash(
@@ -144,8 +191,30 @@ class AuditLog:
         logger.debug("audit %s %s %s", action, object_type or "-", outcome)
         return int(seq)
 
-    def verify(self, *, batch: int = 1000) -> ChainReport:
-        """Recompute the chain from the first row; report the first row that breaks it."""
+    def head(self) -> Anchor:
+        """The chain head now, to be kept outside the database as an anchor."""
+        taken_at = datetime.fromtimestamp(self._clock.now(), UTC).isoformat(timespec="seconds")
+        with self._database.session() as session:
+            head = session.get(AuditHead, 1)
+            seq, hash_ = (head.seq, head.hash) if head else (0, GENESIS)
+        return Anchor(int(seq), str(hash_), taken_at)
+
+    def verify(self, *, batch: int = 1000, anchors: Sequence[Anchor] = ()) -> ChainReport:
+        """Recompute the chain from the first row; report the first row that breaks it.
+
+        Each of ``anchors`` must still match: the row at its sequence number has its hash.
+        """
+        report = self._verify_chain(batch, {a.seq: a for a in anchors if a.seq > 0})
+        if not report.ok:
+            return report
+        beyond = [a for a in anchors if a.seq > report.checked]
+        if beyond:
+            first = min(beyond, key=lambda a: a.seq)
+            reason = f"rows up to the anchor taken at {first.taken_at} were removed"
+            return ChainReport(False, report.checked, report.checked + 1, reason)
+        return report
+
+    def _verify_chain(self, batch: int, anchors: dict[int, Anchor]) -> ChainReport:
         expected_prev = GENESIS
         expected_seq = 1
         checked = 0
@@ -171,6 +240,10 @@ class AuditLog:
                         return ChainReport(False, checked, row.seq, "the link to the previous row")
                     if _row_hash(row) != row.hash:
                         return ChainReport(False, checked, row.seq, "the row was changed")
+                    anchor = anchors.get(row.seq)
+                    if anchor is not None and anchor.hash != row.hash:
+                        reason = f"the chain differs from the anchor taken at {anchor.taken_at}"
+                        return ChainReport(False, checked, row.seq, reason)
                     expected_prev = row.hash
                     expected_seq += 1
                     checked += 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
 
@@ -102,3 +105,76 @@ def test_concurrent_appends_keep_one_chain(services: Services) -> None:
         seqs = list(pool.map(record, range(40)))
     assert sorted(seqs) == list(range(1, 41))
     assert services.audit.verify().checked == 40
+
+
+def _rewrite_from(services: Services, seq: int, **values: str) -> None:
+    """Edit row ``seq`` and re-hash it and every later row and the head: a consistent forgery."""
+    from lumen.services.audit import _row_hash
+
+    with services.database.session() as db:
+        db.execute(update(AuditEvent).where(AuditEvent.seq == seq).values(**values))
+    with services.database.session() as db:
+        rows = db.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        previous = rows[seq - 2].hash if seq > 1 else "0" * 64
+        for row in rows[seq - 1 :]:
+            row.prev_hash = previous
+            row.hash = _row_hash(row)
+            previous = row.hash
+        db.execute(update(AuditHead).values(seq=rows[-1].seq, hash=previous))
+
+
+def test_anchors_catch_a_chain_rewritten_or_cut_consistently(services: Services) -> None:
+    for n in range(5):
+        services.audit.record(actor=Actor(f"user-{n}", "patient"), action="x.test")
+    anchor = services.audit.head()
+    assert anchor.seq == 5
+    assert services.audit.verify(anchors=[anchor]).ok
+
+    _rewrite_from(services, 2, outcome="denied")
+    assert services.audit.verify().ok  # the database alone cannot tell
+    report = services.audit.verify(anchors=[anchor])
+    assert not report.ok and report.first_bad_seq == 5
+    assert report.reason == f"the chain differs from the anchor taken at {anchor.taken_at}"
+
+
+def test_anchors_catch_a_cut_tail_with_the_head_moved_back(services: Services) -> None:
+    for n in range(4):
+        services.audit.record(actor=Actor(f"user-{n}"), action="x.test")
+    anchor = services.audit.head()
+    with services.database.session() as db:
+        db.execute(delete(AuditEvent).where(AuditEvent.seq == 4))
+        row = db.scalars(select(AuditEvent).where(AuditEvent.seq == 3)).one()
+        db.execute(update(AuditHead).values(seq=3, hash=row.hash))
+    assert services.audit.verify().ok
+    report = services.audit.verify(anchors=[anchor])
+    assert not report.ok and report.checked == 3 and report.first_bad_seq == 4
+    assert report.reason is not None and "removed" in report.reason
+
+
+def test_anchor_files_round_trip_and_bad_lines_are_named(tmp_path: Path) -> None:
+    from lumen.errors import InputError
+    from lumen.services.audit import Anchor, append_anchor, read_anchors
+
+    path = tmp_path / "anchors" / "audit.jsonl"
+    first, second = Anchor(3, "a" * 64, "2026-12-02T10:00:00+00:00"), Anchor(9, "b" * 64, "t")
+    append_anchor(path, first)
+    append_anchor(path, second)
+    assert read_anchors(path) == [first, second]
+    path.write_text(path.read_text() + '{"seq": 12}\n')
+    with pytest.raises(InputError, match="line 3: not an audit anchor"):
+        read_anchors(path)
+    with pytest.raises(InputError, match="no anchor file"):
+        read_anchors(tmp_path / "missing.jsonl")
+
+
+def test_admin_reads_the_chain_head(
+    client: TestClient, alice: Account, bob: Account, services: Services
+) -> None:
+    _some_activity(client, alice)
+    assert client.get("/api/v1/admin/audit/head", headers=alice.headers).status_code == 403
+    admin = make_admin(services, bob)
+    head = client.get("/api/v1/admin/audit/head", headers=admin.headers).json()
+    with services.database.session() as db:
+        row = db.scalars(select(AuditEvent).where(AuditEvent.seq == head["seq"])).one()
+    assert head["hash"] == row.hash and head["taken_at"]
+    assert services.audit.head().seq == head["seq"] + 1  # reading it is audited too

@@ -68,6 +68,45 @@ def test_users_create_and_audit_verify(settings_env: Path) -> None:
     assert "broken at row 1: the row was changed" in err
 
 
+def test_audit_anchor_then_verify_against_the_anchors(settings_env: Path, tmp_path: Path) -> None:
+    from sqlalchemy import delete, select
+
+    from lumen.db.models import AuditHead
+
+    services = build_services(load_settings())
+    try:
+        for _ in range(3):
+            services.audit.record(actor=Actor.system(), action="x.test")
+    finally:
+        services.close()
+    anchors = tmp_path / "offsite" / "audit-anchors.jsonl"
+    code, out, err = run("audit", "anchor", "--file", str(anchors))
+    assert code == 0, err
+    assert "anchored row 3" in out
+    code, out, _ = run("audit", "verify", "--anchors", str(anchors))
+    assert code == 0 and "intact: 3 rows, 1 anchors match" in out
+
+    # Cut the last row and move the head back: consistent, so only the anchor tells.
+    services = build_services(load_settings())
+    try:
+        with services.database.session() as db:
+            db.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
+            row = db.scalars(select(AuditEvent).where(AuditEvent.seq == 2)).one()
+            db.execute(update(AuditHead).values(seq=2, hash=row.hash))
+    finally:
+        services.close()
+    assert run("audit", "verify")[0] == 0
+    code, _, err = run("audit", "verify", "--anchors", str(anchors))
+    assert code == 1 and "broken at row 3: rows up to the anchor taken at" in err
+    code, _, err = run("audit", "anchor", "--file", str(anchors))
+    assert code == 1 and "not anchored" in err
+    assert len(anchors.read_text().splitlines()) == 1  # the forged head was not added
+
+    anchors.write_text("not json\n")
+    code, _, err = run("audit", "verify", "--anchors", str(anchors))
+    assert code == 2 and "line 1: not an audit anchor" in err and "Traceback" not in err
+
+
 def test_keys_rotate_reencrypts_every_value(settings_env: Path) -> None:
     services = build_services(load_settings())
     try:

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lumen.api.deps import AdminCaller, ServicesDep, SessionDep
 from lumen.api.schemas import (
+    AuditAnchorPublic,
     AuditEventPublic,
     AuditVerification,
     CollectionStatsPublic,
@@ -90,6 +91,14 @@ def audit_log(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/audit/head")
+def audit_head(caller: AdminCaller, services: ServicesDep) -> AuditAnchorPublic:
+    """The chain head now, for an outside record (an anchor)."""
+    anchor = services.audit.head()
+    services.audit.record(actor=caller.actor, action="admin.audit.head", object_type="audit")
+    return AuditAnchorPublic(seq=anchor.seq, hash=anchor.hash, taken_at=anchor.taken_at)
 
 
 @router.get("/audit/verify")
