@@ -164,13 +164,19 @@ def _tuned_gguf(loaded: Any, folder: Path) -> Path:
 
 
 def _register_offsets(loaded: Any, folder: Path, gguf: Path, offsets: dict[str, float]) -> None:
-    """Store the verdict offsets with the registered tuned model, if it is the one evaluated."""
+    """Store the verdict offsets with the registered tuned model when asked and evaluated."""
     from lumen.finetune.registry import load_registry, registry_path, update_model
 
     name = loaded.export.register_as or loaded.name
     path = registry_path(get_settings())
     entry = load_registry(path).get(name)
     shown = ", ".join(f"{label} {value:+g}" for label, value in offsets.items())
+    if not loaded.evaluate.register_offsets:
+        console.print(
+            f"verdict offsets (reported, not registered; evaluate.register_offsets): {shown}",
+            highlight=False,
+        )
+        return
     if entry is None or Path(str(entry.get("gguf"))) != gguf.resolve():
         console.print(f"verdict offsets (not registered): {shown}", highlight=False)
         return

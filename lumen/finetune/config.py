@@ -187,8 +187,14 @@ class EvaluateOptions:
     )
     calibrate: bool = opt(
         True,
-        "fit one log-likelihood offset per verdict (yes/no/maybe) on the validation split, "
-        "report the calibrated readings, and register the offsets with the tuned model",
+        "fit one log-likelihood offset per verdict (yes/no/maybe) on the validation split and "
+        "report the calibrated readings (registering them is register_offsets)",
+    )
+    register_offsets: bool = opt(
+        False,
+        "store the fitted offsets with the registered tuned model, so that 'lumen ask --model' "
+        "applies them; off by default: fitted on the small validation split, they have cost "
+        "test accuracy (docs/finetune.md)",
     )
     calibration_objective: str = opt(
         "macro_f1",

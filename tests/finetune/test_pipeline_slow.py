@@ -106,6 +106,8 @@ def test_prepare_train_resume_merge_export_answer(
             str(gguf),
             "--set",
             "evaluate.mirage_limit=2",
+            "--set",
+            "evaluate.register_offsets=true",
         ],
     )
     assert result.exit_code == 0, result.stderr

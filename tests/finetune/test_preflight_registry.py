@@ -127,3 +127,26 @@ def test_ask_with_an_unknown_model_lists_the_known(
     result = runner.invoke(app, ["serve", "--model", "nope"])
     assert result.exit_code == 2
     assert "unknown model 'nope': registered models are mine" in result.stderr
+
+
+def test_evaluate_registers_verdict_offsets_only_when_asked(
+    settings_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lumen.cli.finetune_cmd import _register_offsets
+    from lumen.finetune.registry import registry_path
+
+    registry = registry_path(load_settings())
+    gguf = tmp_path / "tuned.gguf"
+    gguf.write_bytes(b"GGUF")
+    register_model(registry, "tiny", gguf)
+    offsets = {"yes": 0.0, "no": 0.0, "maybe": 1.0}
+    mapping = tiny_mapping(tmp_path / "sources", tmp_path / "run")
+    mapping["name"] = "tiny"
+    _register_offsets(recipe_from_mapping(mapping), tmp_path, gguf, offsets)
+    assert "reported, not registered" in capsys.readouterr().out
+    assert "verdict_offsets" not in load_registry(registry)["tiny"]
+
+    mapping["evaluate"] = {**mapping.get("evaluate", {}), "register_offsets": True}
+    _register_offsets(recipe_from_mapping(mapping), tmp_path, gguf, offsets)
+    assert "registered with 'tiny'" in capsys.readouterr().out
+    assert load_registry(registry)["tiny"]["verdict_offsets"] == offsets
