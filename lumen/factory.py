@@ -193,6 +193,7 @@ def pipeline_identity(settings: Settings) -> str:
                 llm.max_answer_tokens,
                 llm.max_context_tokens,
                 llm.verdict_offsets,
+                llm.verdict_first,
             ],
             "retrieval": settings.retrieval.model_dump(mode="json"),
             "verify": settings.verify.model_dump(mode="json"),

@@ -103,6 +103,12 @@ class LLMSettings(BaseModel):
         description="Bias on an answer's opening yes/no/maybe for yes-no questions (llama_cpp): "
         "a fine-tuned model's calibration, set from the model registry by --model.",
     )
+    verdict_first: bool = Field(
+        False,
+        description="Open answers to yes-no questions with the verdict word (yes/no/maybe) the "
+        "model finds likeliest, then generate the rest (llama_cpp): a fine-tuned model's "
+        "answer format, set from the model registry by --model.",
+    )
 
 
 class IngestSettings(BaseModel):

@@ -138,6 +138,7 @@ def _export(loaded: Any, folder: Path, register: bool) -> Path:
             base=loaded.model.base,
             quantization=loaded.export.quantization,
             output_dir=str(folder),
+            verdict_first=loaded.export.verdict_first,
         )
         console.print(f"registered as {name!r}: lumen ask --model {name} ...", highlight=False)
     return gguf

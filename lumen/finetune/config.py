@@ -165,6 +165,11 @@ class ExportOptions:
         "empty: LUMEN_LLAMA_CPP_SDIST or the wheel cache ~/.cache/lumen-wheels",
     )
     register_as: str = opt("", "name in the model registry for 'lumen ask --model'; empty: name")
+    verdict_first: bool = opt(
+        True,
+        "register the model to open answers to yes-no questions with the verdict word "
+        "(yes/no/maybe) it finds likeliest, as its PubMedQA training answers open",
+    )
 
 
 @dataclass
@@ -184,6 +189,11 @@ class EvaluateOptions:
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)
     mirage_limit: int = opt(
         0, "questions per MIRAGE task run closed-book through 'lumen eval'; 0: skip", ge=0
+    )
+    verdict_first: bool = opt(
+        True,
+        "also generate as a registered tuned model answers yes-no questions (export."
+        "verdict_first): opened with the verdict word the model finds likeliest",
     )
     calibrate: bool = opt(
         True,

@@ -7,9 +7,13 @@ would answer it. Two readings, through llama.cpp:
 
 * ``loglikelihood``: the label whose word (either case) is the likelier start of the answer;
 * ``generate``: the first yes/no/maybe in a greedy answer (none found counts as wrong);
+* with ``evaluate.verdict_first``, ``generate_verdict_first``: greedy answers opened with the
+  verdict word the model finds likeliest, as a registered tuned model answers yes-no questions
+  (:func:`lumen.components.llm.llama_cpp.verdict_opening_processor`);
 * with ``evaluate.calibrate``, both again with verdict offsets fitted on the validation split
   (:mod:`lumen.finetune.calibrate`): ``loglikelihood_calibrated`` and ``generate_calibrated``
-  (the offsets as a bias on the answer's first token, as ``lumen ask --model`` applies them).
+  (the offsets as a bias on the answer's first token, as ``lumen ask --model`` applies them;
+  with ``evaluate.verdict_first`` on the verdict-first opening).
 
 Also reported: validation perplexity before and after (from the training run's losses), the
 training time per step and peak memory, and (``evaluate.mirage_limit``) closed-book MIRAGE
@@ -91,6 +95,7 @@ class Reading:
 READINGS = {
     "loglikelihood": Reading("loglikelihood", "answer", generated=False),
     "generate": Reading("generated", "answer", generated=True),
+    "generate_verdict_first": Reading("verdict_first", "answer_verdict_first", generated=True),
     "loglikelihood_calibrated": Reading("calibrated", "answer_calibrated", generated=False),
     "generate_calibrated": Reading("generated_calibrated", "answer_calibrated", generated=True),
 }
@@ -114,7 +119,7 @@ def evaluate_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from lumen.cli.common import err_console
-    from lumen.components.llm.llama_cpp import opening_bias_processor
+    from lumen.components.llm.llama_cpp import opening_bias_processor, verdict_opening_processor
     from lumen.finetune.calibrate import Calibration, fit_offsets, predict
 
     options = recipe.evaluate
@@ -124,10 +129,16 @@ def evaluate_model(
     llama = llama_cpp.Llama(model_path=str(gguf), **kwargs)
     scorer = _scorer(llama)
 
-    def answer(prompt: str, bias: dict[str, float] | None = None) -> str:
+    def answer(
+        prompt: str, bias: dict[str, float] | None = None, *, verdict_first: bool = False
+    ) -> str:
         extra = {}
-        if bias:
+        processor = None
+        if verdict_first:
+            processor = verdict_opening_processor(llama, LABELS, bias)
+        elif bias:
             processor = opening_bias_processor(llama, bias)
+        if processor is not None:
             extra["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
         output = llama.create_completion(
             prompt=prompt,
@@ -175,8 +186,16 @@ def evaluate_model(
                 "logprobs": by_label,
                 **({"retrieved": item["retrieved"]} if "retrieved" in item else {}),
             }
+            if options.verdict_first:
+                opened = answer(item["prompt"], verdict_first=True)
+                row["verdict_first"] = first_label(opened)
+                row["answer_verdict_first"] = opened
             if calibration is not None:
-                calibrated_text = answer(item["prompt"], offsets) if biased else text
+                calibrated_text = (
+                    answer(item["prompt"], offsets, verdict_first=options.verdict_first)
+                    if biased
+                    else row.get("answer_verdict_first", text)
+                )
                 row["calibrated"] = predict(by_label, offsets)
                 row["generated_calibrated"] = first_label(calibrated_text)
                 row["answer_calibrated"] = calibrated_text
@@ -437,6 +456,7 @@ def evaluate(
 _PLOT_READINGS = {
     "loglikelihood": "LL",
     "generate": "gen",
+    "generate_verdict_first": "gen, verdict first",
     "loglikelihood_calibrated": "LL, calibrated",
     "generate_calibrated": "gen, calibrated",
 }

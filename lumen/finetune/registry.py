@@ -84,9 +84,13 @@ def with_registered_model(settings: Settings, name: str) -> Settings:
         isinstance(v, int | float) for v in offsets.values()
     ):
         raise InputError(f"model {name!r}: 'verdict_offsets' must map words to numbers")
+    verdict_first = entry.get("verdict_first", False)
+    if not isinstance(verdict_first, bool):
+        raise InputError(f"model {name!r}: 'verdict_first' must be true or false")
     update = {
         "backend": "llama_cpp",
         "model_path": Path(str(entry["gguf"])),
         "verdict_offsets": {str(k): float(v) for k, v in offsets.items()},
+        "verdict_first": verdict_first,
     }
     return settings.model_copy(update={"llm": settings.llm.model_copy(update=update)})

@@ -32,6 +32,8 @@ TokenCallback = Callable[[str], None]
 
 # Small models sometimes carry on with the prompt's own structure: stop there.
 STOP_SEQUENCES = ("<source", "</source", "\nQuestion:", "\nSources:")
+#: The words a tuned model's answer to a yes-no question opens with (``llm.verdict_first``).
+VERDICT_WORDS = ("yes", "no", "maybe")
 
 
 @dataclass(frozen=True)
@@ -187,12 +189,14 @@ class RagPipeline:
             max_context_tokens=settings.llm.max_context_tokens,
             patient_context=patient_context,
         )
+        yes_no = is_yes_no_question(question)
         params = GenerationParams(
             max_tokens=settings.llm.max_answer_tokens,
             temperature=settings.llm.temperature,
             timeout_s=settings.llm.timeout_s,
             stop=STOP_SEQUENCES,
-            opening_bias=settings.llm.verdict_offsets if is_yes_no_question(question) else {},
+            opening_bias=settings.llm.verdict_offsets if yes_no else {},
+            opening_words=VERDICT_WORDS if yes_no and settings.llm.verdict_first else (),
         )
         pieces: list[str] = []
         first_token: float | None = None

@@ -59,3 +59,46 @@ def test_uncalibrated_rows_have_only_the_plain_readings() -> None:
     assert set(scores) == {"loglikelihood", "generate"}
     assert scores["generate"]["accuracy"] == 1.0
     assert score_readings([]) == {}
+
+
+QUESTIONS = (
+    "Does aspirin reduce the risk of a first heart attack?",
+    "Is vitamin C effective against the common cold?",
+    "Do statins cause memory loss?",
+    "Is surgery better than physiotherapy for a torn meniscus?",
+)
+
+
+@pytest.mark.parametrize("bias", [{}, {"no": 2.5}, {"maybe": 4.0}], ids=["none", "no", "maybe"])
+def test_verdict_first_answers_agree_with_the_loglikelihood_reading(
+    llm: Any, bias: dict[str, float]
+) -> None:
+    """The deployed verdict-first opening is the evaluation's log-likelihood verdict."""
+    from llama_cpp import LogitsProcessorList
+
+    from lumen.components.llm.llama_cpp import verdict_opening_processor
+    from lumen.finetune.calibrate import predict
+    from lumen.finetune.data import LABELS
+    from lumen.finetune.evaluate import _label_logprobs, _scorer
+
+    llama = llm.llama
+    scorer = _scorer(llama)
+    openings = set()
+    for question in QUESTIONS:
+        prompt = (
+            f"<|im_start|>user\n{question} Answer yes, no or maybe.<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
+        expected = predict(_label_logprobs(scorer, prompt), bias)
+        processor = verdict_opening_processor(llama, LABELS, bias)
+        output = llama.create_completion(
+            prompt=prompt,
+            max_tokens=6,
+            temperature=0.0,
+            logits_processor=LogitsProcessorList([processor]),
+        )
+        text = str(output["choices"][0]["text"]).strip()
+        assert first_label(text) == expected, (question, text)
+        assert text.lower().startswith(expected)
+        openings.add(expected)
+    assert openings <= set(LABELS)

@@ -13,10 +13,9 @@ from typer.testing import CliRunner
 from lumen.cli.main import app
 from lumen.finetune.config import recipe_from_mapping
 from lumen.finetune.data import prepare
-from lumen.finetune.export import export_gguf
 from lumen.finetune.merge import merge
 from lumen.finetune.models import load_tokenizer, resolve_base
-from lumen.finetune.registry import register_model, with_registered_model
+from lumen.finetune.registry import with_registered_model
 from lumen.finetune.train import last_checkpoint, read_metrics, train
 from lumen.settings import load_settings
 
@@ -75,11 +74,14 @@ def test_prepare_train_resume_merge_export_answer(
     assert (out / "metrics.csv").read_text().startswith("step,epoch,loss,eval_loss")
     assert (out / "adapter" / "adapter_config.json").is_file()
 
-    # merge (a GGUF base: the "not serializable" flag is cleared) and export to Q4_K_M
+    # merge (a GGUF base: the "not serializable" flag is cleared), then export to Q4_K_M and
+    # register through the CLI
     merged = merge(recipe, out)
     assert (merged / "model.safetensors").is_file()
-    gguf = export_gguf(merged, out / "gguf", "tiny-test", recipe.export, tmp_path / "convert")
-    assert gguf.name == "tiny-test.Q4_K_M.gguf"
+    exported = runner.invoke(app, ["finetune", "export", _recipe_file(tmp_path, ft_sources, out)])
+    assert exported.exit_code == 0, exported.stderr
+    gguf = out / "gguf" / "tiny-test.Q4_K_M.gguf"
+    assert gguf.is_file()
 
     # llama.cpp loads the result and answers
     from llama_cpp import Llama
@@ -90,10 +92,11 @@ def test_prepare_train_resume_merge_export_answer(
     )
     assert str(reply["choices"][0]["message"]["content"]).strip()
 
-    # the registry makes it Lumen's model
+    # the registry makes it Lumen's model, opening yes-no answers with its verdict
     settings = load_settings()
-    register_model(settings.paths.data_dir / "models.json", "tiny-test", gguf)
-    assert with_registered_model(settings, "tiny-test").llm.model_path == gguf.resolve()
+    registered = with_registered_model(settings, "tiny-test")
+    assert registered.llm.model_path == gguf.resolve()
+    assert registered.llm.verdict_first is True
 
     # evaluate (3 test items, gold abstract and retrieved passages; 2 MIRAGE questions a task)
     result = runner.invoke(
@@ -129,6 +132,11 @@ def test_prepare_train_resume_merge_export_answer(
         assert model["calibration"]["offsets"]["yes"] == 0.0
         assert {"loglikelihood_calibrated", "generate_calibrated"} <= set(model)
     assert all("calibrated" in r and "generated_calibrated" in r for r in rows)
+    # verdict-first answers open with the log-likelihood verdict (SmolLM2's verdict words are
+    # single tokens), offsets included
+    assert all(r["verdict_first"] == r["loglikelihood"] for r in rows)
+    assert all(r["generated_calibrated"] == r["calibrated"] for r in rows)
+    assert all("generate_verdict_first" in m for m in retrieved["models"].values())
     fitted = [json.loads(line) for line in (out / "eval" / "calibration.jsonl").open()]
     assert len(fitted) == 4 * report["validation_items_calibrated_on"]
     assert all(set(r["logprobs"]) == {"yes", "no", "maybe"} for r in fitted)

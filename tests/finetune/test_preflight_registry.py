@@ -113,6 +113,26 @@ def test_registered_model_sets_the_llama_cpp_path(
         with_registered_model(settings, "mine")
 
 
+def test_a_registered_model_opens_with_its_verdict_only_when_registered_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
+    settings = load_settings()
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    register_model(tmp_path / "models.json", "older", gguf)
+    register_model(tmp_path / "models.json", "tuned", gguf, verdict_first=True)
+    older = with_registered_model(settings, "older")
+    tuned = with_registered_model(settings, "tuned")
+    assert older.llm.verdict_first is False
+    assert tuned.llm.verdict_first is True
+    assert pipeline_identity(tuned) != pipeline_identity(older)
+    update_model(tmp_path / "models.json", "tuned", verdict_first="yes")
+    with pytest.raises(InputError, match="'verdict_first' must be true or false"):
+        with_registered_model(settings, "tuned")
+
+
 def test_ask_with_an_unknown_model_lists_the_known(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -166,3 +166,30 @@ def test_registered_verdict_offsets_bias_only_yes_no_questions(indexed: Lumen) -
     assert calibrated.ask(polar).draft.lower().startswith(verdict)
     # a bias of 30 would force the word; an open question is left alone
     assert not calibrated.ask("How is glaucoma treated?").draft.lower().startswith(verdict)
+
+
+@pytest.mark.slow
+def test_a_verdict_first_model_opens_yes_no_answers_with_a_verdict(indexed: Lumen) -> None:
+    from lumen.rag.pipeline import VERDICT_WORDS, RagPipeline
+
+    llm = indexed.pipeline.llm
+
+    def pipeline(**update: object) -> RagPipeline:
+        settings = indexed.settings.model_copy(
+            update={"llm": indexed.settings.llm.model_copy(update={"temperature": 0.0, **update})}
+        )
+        return RagPipeline(
+            settings, indexed.retriever, indexed.verifier, lambda: llm, indexed.triage
+        )
+
+    def opening(answer: str) -> str:
+        return answer.split()[0].strip(".,:!").lower()
+
+    polar = "Is glaucoma treated with eye drops?"
+    verdict_first = pipeline(verdict_first=True)
+    assert opening(verdict_first.ask(polar).draft) in VERDICT_WORDS
+    # offsets still steer the choice: the verdict pushed up is the one opened with
+    pushed = pipeline(verdict_first=True, verdict_offsets={"no": 30.0})
+    assert opening(pushed.ask(polar).draft) == "no"
+    # an open question is generated freely (SmolLM2 opens it with "The answer ...")
+    assert opening(verdict_first.ask("How is glaucoma treated?").draft) not in VERDICT_WORDS

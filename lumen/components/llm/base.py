@@ -27,6 +27,10 @@ class GenerationParams:
     #: token only: a fine-tuned model's verdict calibration. Backends that cannot bias one
     #: position alone ignore it.
     opening_bias: Mapping[str, float] = field(default_factory=dict)
+    #: When set, the answer opens with the one of these words the model finds likeliest as a
+    #: word (its case forms together, plus ``opening_bias``): a fine-tuned model's verdict.
+    #: Backends that cannot constrain the opening ignore it.
+    opening_words: tuple[str, ...] = ()
 
 
 class LLM(Protocol):

@@ -44,6 +44,60 @@ def opening_bias_processor(llama: Any, bias: Mapping[str, float]) -> Any:
     return process
 
 
+def _form_tokens(llama: Any, word: str) -> list[list[int]]:
+    """The token sequences of ``word`` opening an answer, lower-case and capitalised."""
+    forms = dict.fromkeys([word.lower(), word.capitalize()])
+    sequences = [
+        [int(t) for t in llama.tokenize(form.encode("utf-8"), add_bos=False, special=False)]
+        for form in forms
+    ]
+    return [s for s in sequences if s]
+
+
+def verdict_opening_processor(
+    llama: Any, words: Sequence[str], bias: Mapping[str, float] | None = None
+) -> Any:
+    """A llama.cpp logits processor that opens the answer with the likeliest of ``words``.
+
+    At the first step each word's probability is its case forms' first-token probabilities
+    summed (plus ``bias[word]`` in log space); the winner's likelier form is then forced,
+    token by token, and the rest of the answer is generated freely. For single-token words
+    this is the log-likelihood reading of the evaluation, so greedy answers and that reading
+    agree. A fresh processor is needed per generation.
+    """
+    import numpy as np
+
+    bias = bias or {}
+    candidates = [(w, _form_tokens(llama, w)) for w in dict.fromkeys(w.lower() for w in words)]
+    candidates = [(w, forms) for w, forms in candidates if forms]
+    forced: list[int] = []
+    start: list[int] = []
+
+    def force(scores: Any, token: int) -> Any:
+        kept = np.full_like(scores, -np.inf)
+        kept[token] = scores[token]
+        return kept
+
+    def process(input_ids: Any, scores: Any) -> Any:
+        if not candidates:
+            return scores
+        if not start:
+            start.append(len(input_ids))
+            best_mass, best_form = -np.inf, candidates[0][1][0]
+            for word, forms in candidates:
+                firsts = np.array([scores[f[0]] for f in forms], dtype=np.float64)
+                mass = float(np.logaddexp.reduce(firsts)) + float(bias.get(word, 0.0))
+                if mass > best_mass:
+                    best_mass, best_form = mass, forms[int(np.argmax(firsts))]
+            forced.extend(best_form)
+        step = len(input_ids) - start[0]
+        if step < len(forced):
+            return force(scores, forced[step])
+        return scores
+
+    return process
+
+
 class LlamaCppLLM:
     """llama.cpp through llama-cpp-python; one generation at a time (the model is not reentrant)."""
 
@@ -93,10 +147,16 @@ class LlamaCppLLM:
         with self._lock:
             llama: Any = self._llama  # llama-cpp-python's TypedDicts are stricter than its API
             extra: dict[str, Any] = {}
-            if params.opening_bias:
+            processor = None
+            if params.opening_words:
+                processor = verdict_opening_processor(
+                    llama, params.opening_words, params.opening_bias
+                )
+            elif params.opening_bias:
+                processor = opening_bias_processor(llama, params.opening_bias)
+            if processor is not None:
                 from llama_cpp import LogitsProcessorList
 
-                processor = opening_bias_processor(llama, params.opening_bias)
                 extra["logits_processor"] = LogitsProcessorList([processor])
             stream = llama.create_chat_completion(
                 messages=[{"role": m.role, "content": m.content} for m in messages],
