@@ -74,12 +74,12 @@ def _balanced_log_loss(
     rows: Sequence[tuple[Mapping[str, float], str]],
     offsets: Mapping[str, float],
     labels: Sequence[str],
+    counts: Mapping[str, int],
 ) -> float:
     """Cross-entropy of the gold labels under a softmax over the offset label scores.
 
-    Each label's items weigh 1 / its count, so every label counts the same.
+    Each label's items weigh 1 / its count (``counts``), so every label counts the same.
     """
-    counts = {label: sum(gold == label for _, gold in rows) for label in labels}
     total = 0.0
     for logprobs, gold in rows:
         scores = [logprobs[label] + offsets.get(label, 0.0) for label in labels]
@@ -111,6 +111,7 @@ def fit_offsets(
     reference, *others = labels
     zero = dict.fromkeys(labels, 0.0)
     f1_before, accuracy_before, _ = _scores(rows, zero, labels)
+    counts = {label: sum(gold == label for _, gold in rows) for label in labels}
     best_key: tuple[float, ...] | None = None
     best: dict[str, float] = zero
     for combination in itertools.product(grid, repeat=len(others)):
@@ -120,7 +121,7 @@ def fit_offsets(
             f1, acc, _ = _scores(rows, offsets, labels)
             key: tuple[float, ...] = (f1, acc, smallness)
         else:
-            key = (-_balanced_log_loss(rows, offsets, labels), smallness)
+            key = (-_balanced_log_loss(rows, offsets, labels, counts), smallness)
         if best_key is None or key > best_key:
             best_key, best = key, offsets
     f1_after, accuracy_after, predictions = _scores(rows, best, labels)

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from lumen.errors import InputError
+from lumen.finetune.calibrate import OBJECTIVES
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 SMOLLM2 = "smollm2"
@@ -210,7 +211,7 @@ class EvaluateOptions:
         "macro_f1",
         "what the offsets maximise on the validation split: macro_f1 of the predictions, or "
         "balanced_likelihood (the gold labels' log-likelihood, every label weighing the same)",
-        choices=("macro_f1", "balanced_likelihood"),
+        choices=OBJECTIVES,
     )
 
 
