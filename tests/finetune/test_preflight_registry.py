@@ -90,14 +90,18 @@ def test_registry_round_trip(tmp_path: Path) -> None:
         resolve_model(registry, "tuned")
 
 
-def test_registered_model_sets_the_llama_cpp_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def gguf_in_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in GGUF file in a data directory that the settings point at."""
     monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path))
     monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
-    settings = load_settings()
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")
+    return gguf
+
+
+def test_registered_model_sets_the_llama_cpp_path(tmp_path: Path, gguf_in_data_dir: Path) -> None:
+    settings, gguf = load_settings(), gguf_in_data_dir
     register_model(tmp_path / "models.json", "mine", gguf)
     changed = with_registered_model(settings, "mine")
     assert changed.llm.backend == "llama_cpp"
@@ -114,13 +118,9 @@ def test_registered_model_sets_the_llama_cpp_path(
 
 
 def test_a_registered_model_opens_with_its_verdict_only_when_registered_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, gguf_in_data_dir: Path
 ) -> None:
-    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("LUMEN_SETTINGS_FILE", raising=False)
-    settings = load_settings()
-    gguf = tmp_path / "m.gguf"
-    gguf.write_bytes(b"GGUF")
+    settings, gguf = load_settings(), gguf_in_data_dir
     register_model(tmp_path / "models.json", "older", gguf)
     register_model(tmp_path / "models.json", "tuned", gguf, verdict_first=True)
     older = with_registered_model(settings, "older")
