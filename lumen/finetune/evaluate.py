@@ -119,7 +119,7 @@ def evaluate_model(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from lumen.cli.common import err_console
-    from lumen.components.llm.llama_cpp import opening_bias_processor, verdict_opening_processor
+    from lumen.components.llm.llama_cpp import opening_processor
     from lumen.finetune.calibrate import Calibration, fit_offsets, predict
 
     options = recipe.evaluate
@@ -133,11 +133,7 @@ def evaluate_model(
         prompt: str, bias: dict[str, float] | None = None, *, verdict_first: bool = False
     ) -> str:
         extra = {}
-        processor = None
-        if verdict_first:
-            processor = verdict_opening_processor(llama, LABELS, bias)
-        elif bias:
-            processor = opening_bias_processor(llama, bias)
+        processor = opening_processor(llama, LABELS if verdict_first else (), bias)
         if processor is not None:
             extra["logits_processor"] = llama_cpp.LogitsProcessorList([processor])
         output = llama.create_completion(

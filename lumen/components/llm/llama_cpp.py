@@ -25,10 +25,8 @@ def opening_bias_processor(llama: Any, bias: Mapping[str, float]) -> Any:
 
     offsets: dict[int, float] = {}
     for word, value in bias.items():
-        for form in {word.lower(), word.capitalize()}:
-            tokens = llama.tokenize(form.encode("utf-8"), add_bos=False, special=False)
-            if tokens:
-                offsets[int(tokens[0])] = float(value)
+        for tokens in _form_tokens(llama, word):
+            offsets[tokens[0]] = float(value)
     ids = np.array(list(offsets), dtype=np.int64)
     values = np.array(list(offsets.values()), dtype=np.float32)
     first_length: list[int] = []
@@ -98,6 +96,17 @@ def verdict_opening_processor(
     return process
 
 
+def opening_processor(
+    llama: Any, words: Sequence[str], bias: Mapping[str, float] | None
+) -> Any | None:
+    """An answer opening's logits processor: verdict-first with ``words``, else ``bias`` alone."""
+    if words:
+        return verdict_opening_processor(llama, words, bias)
+    if bias:
+        return opening_bias_processor(llama, bias)
+    return None
+
+
 class LlamaCppLLM:
     """llama.cpp through llama-cpp-python; one generation at a time (the model is not reentrant)."""
 
@@ -147,13 +156,7 @@ class LlamaCppLLM:
         with self._lock:
             llama: Any = self._llama  # llama-cpp-python's TypedDicts are stricter than its API
             extra: dict[str, Any] = {}
-            processor = None
-            if params.opening_words:
-                processor = verdict_opening_processor(
-                    llama, params.opening_words, params.opening_bias
-                )
-            elif params.opening_bias:
-                processor = opening_bias_processor(llama, params.opening_bias)
+            processor = opening_processor(llama, params.opening_words, params.opening_bias)
             if processor is not None:
                 from llama_cpp import LogitsProcessorList
 
