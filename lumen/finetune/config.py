@@ -87,6 +87,16 @@ class DataOptions:
         "repeat PubMedQA training items of the rarer labels (no, maybe) until each label is "
         "as frequent as the commonest; validation and test are left as they are",
     )
+    retrieved_share: float = opt(
+        0.0,
+        "share of PubMedQA training and validation items (a stable choice by hashed id) shown "
+        "their own abstract among passages retrieved from the PQA-L index, as evaluate."
+        "retrieved and the pipeline show them, instead of the labelled abstract alone; test "
+        "abstracts are never among them",
+        ge=0,
+        le=1,
+    )
+    retrieved_k: int = opt(3, "passages per item shown retrieved passages", ge=1, le=20)
     max_context_tokens: int = opt(
         360, "tokens of numbered sources in a prompt (Lumen's llm.max_context_tokens)", ge=32
     )
@@ -184,7 +194,7 @@ class EvaluateOptions:
     retrieved: bool = opt(
         True,
         "also evaluate with passages retrieved from an index of the PQA-L abstracts (built "
-        "once under eval/index) instead of the gold abstract",
+        "once under OUT/index, shared with data.retrieved_share) instead of the gold abstract",
     )
     retriever: str = opt("hybrid", "retriever for that", choices=("dense", "bm25", "hybrid"))
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)

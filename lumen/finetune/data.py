@@ -331,6 +331,19 @@ def sources_dir(options: DataOptions) -> Path:
     return load_settings().paths.sources_dir
 
 
+def settings_for(recipe: Recipe, **llm: Any) -> Any:
+    """Lumen's settings with the recipe's datasets folder (and ``llm`` overrides)."""
+    from lumen.settings import load_settings
+
+    settings = load_settings()
+    update: dict[str, Any] = {
+        "paths": settings.paths.model_copy(update={"sources_dir": sources_dir(recipe.data)})
+    }
+    if llm:
+        update["llm"] = settings.llm.model_copy(update=llm)
+    return settings.model_copy(update=update)
+
+
 def collect(recipe: Recipe) -> dict[str, list[Example]]:
     """Examples per split, deduplicated, MedQuAD capped (a stable choice by hashed id)."""
     options = recipe.data
@@ -385,17 +398,45 @@ def check_no_leakage(splits: dict[str, list[Example]]) -> None:
                 raise AssertionError(f"test item {example.id} leaked into {name}")
 
 
-def prepare(recipe: Recipe, out_dir: Path, tokenizer: Any) -> dict[str, Any]:
-    """Write ``train/validation/test.jsonl`` and ``manifest.json`` under ``out_dir``."""
+def retrieve_passages(splits: dict[str, list[Example]], recipe: Recipe, index_dir: Path) -> None:
+    """Show ``data.retrieved_share`` of training and validation items retrieved passages."""
+    from lumen.finetune.passages import doc_id, pqal_search, with_retrieved_passages
+
+    options = recipe.data
+    if not options.retrieved_share:
+        return
+    excluded = {doc_id(str(e.meta["pmid"])) for e in splits["test"] if e.meta.get("pmid")}
+    with pqal_search(recipe, index_dir) as search:
+        for name in ("train", "validation"):
+            splits[name] = with_retrieved_passages(
+                splits[name],
+                search,
+                share=options.retrieved_share,
+                k=options.retrieved_k,
+                excluded=excluded,
+            )
+
+
+def prepare(
+    recipe: Recipe, out_dir: Path, tokenizer: Any, *, index_dir: Path | None = None
+) -> dict[str, Any]:
+    """Write ``train/validation/test.jsonl`` and ``manifest.json`` under ``out_dir``.
+
+    ``index_dir`` holds the PQA-L index that ``data.retrieved_share`` searches (default:
+    ``index`` beside ``out_dir``, where ``evaluate`` looks for it too).
+    """
     from lumen.eval.datasets import data_hash
+    from lumen.finetune.passages import INDEX_DIR
 
     splits = collect(recipe)
+    retrieve_passages(splits, recipe, index_dir or out_dir.parent / INDEX_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Any] = {}
     for name in SPLITS:
         path = out_dir / f"{name}.jsonl"
         temporary = path.with_suffix(".tmp")
         counts: dict[str, int] = {}
+        retrieved = 0
         with temporary.open("w", encoding="utf-8") as handle:
             for example in sorted(splits[name], key=lambda e: e.id):
                 record = render(example, tokenizer, recipe)
@@ -405,6 +446,7 @@ def prepare(recipe: Recipe, out_dir: Path, tokenizer: Any) -> dict[str, Any]:
                 record["split"] = name
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 counts[example.source] = counts.get(example.source, 0) + 1
+                retrieved += "retrieved" in record
         os.replace(temporary, path)
         labels: dict[str, int] = {}
         for example in splits[name]:
@@ -415,6 +457,7 @@ def prepare(recipe: Recipe, out_dir: Path, tokenizer: Any) -> dict[str, Any]:
             "count": sum(counts.values()),
             "by_source": counts,
             "labels": labels,
+            "retrieved_passages": retrieved,
             "sha256": _sha256(path),
         }
     root = sources_dir(recipe.data)

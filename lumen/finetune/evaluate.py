@@ -32,16 +32,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from lumen.errors import InputError
 from lumen.finetune.config import Recipe
-from lumen.finetune.data import LABELS, read_split
+from lumen.finetune.data import LABELS, read_split, settings_for
 from lumen.finetune.deps import require
 from lumen.finetune.train import SUMMARY, read_metrics
-
-if TYPE_CHECKING:
-    from lumen.rag.retrieve import RetrieverMode
 
 logger = logging.getLogger(__name__)
 
@@ -240,20 +237,6 @@ def _perplexity(loss: Any) -> float | None:
     return math.exp(float(loss)) if isinstance(loss, int | float) else None
 
 
-def _settings(recipe: Recipe, **llm: Any) -> Any:
-    """Lumen's settings with the recipe's datasets folder (and ``llm`` overrides)."""
-    from lumen.finetune.data import sources_dir
-    from lumen.settings import load_settings
-
-    settings = load_settings()
-    update: dict[str, Any] = {
-        "paths": settings.paths.model_copy(update={"sources_dir": sources_dir(recipe.data)})
-    }
-    if llm:
-        update["llm"] = settings.llm.model_copy(update=llm)
-    return settings.model_copy(update=update)
-
-
 def _pmid(item: dict[str, Any]) -> str:
     return str(item.get("pmid") or item["id"].removeprefix("pubmedqa:"))
 
@@ -264,47 +247,31 @@ def retrieved_items(
     """Each group of items over retrieved PQA-L passages; per group, the share finding its own.
 
     The index is the harness's ``pubmedqa`` corpus (all PQA-L abstracts, titles replaced by
-    first sentences and conclusions dropped), built once under ``eval/index``.
+    first sentences and conclusions dropped), built once under ``index`` (see
+    :mod:`lumen.finetune.passages`).
     """
-    from lumen.eval.context import EvalContext, RunOptions
     from lumen.eval.datasets import load_pqal
-    from lumen.eval.registry import get_task
     from lumen.finetune.data import render_prompt, sources_dir
     from lumen.finetune.models import load_tokenizer, resolve_base
+    from lumen.finetune.passages import INDEX_DIR, doc_id, pqal_search
 
-    options = recipe.evaluate
     root = sources_dir(recipe.data)
     questions = {raw.pmid: raw.question for raw in load_pqal(root / recipe.data.pubmedqa)}
-    folder = out_dir / EVAL_DIR
-    context = EvalContext(
-        _settings(recipe), RunOptions(out_dir=folder, index_dir=folder / "index", plots=False)
-    )
-    spec = get_task("pubmedqa")
     tokenizer = load_tokenizer(resolve_base(recipe.model))
-    try:
-        index = context.index(spec, context.resolve(spec.data or recipe.data.pubmedqa))
-        collections = context.collections(spec)
+    with pqal_search(recipe, out_dir / INDEX_DIR) as search:
 
         def with_passages(item: dict[str, Any]) -> dict[str, Any]:
             pmid = _pmid(item)
             question = questions.get(pmid)
             if question is None:
                 raise InputError(f"item {item['id']}: pmid {pmid} is not in the PQA-L file")
-            result = index.retrieve(
-                question,
-                collections=collections,
-                k=options.k,
-                mode=cast("RetrieverMode", options.retriever),
-            )
-            prompt = render_prompt(question, result.chunks, tokenizer, recipe)
-            doc_ids = [c.chunk.doc_id for c in result.chunks]
-            return {**item, "prompt": prompt.text, "retrieved": doc_ids}
+            chunks = search(question, recipe.evaluate.k)
+            prompt = render_prompt(question, chunks, tokenizer, recipe)
+            return {**item, "prompt": prompt.text, "retrieved": [c.chunk.doc_id for c in chunks]}
 
         rendered = [[with_passages(item) for item in items] for items in groups]
-    finally:
-        context.close()
     shares = [
-        sum(f"pubmed:{_pmid(r)}" in r["retrieved"] for r in group) / len(group) if group else 0.0
+        sum(doc_id(_pmid(r)) in r["retrieved"] for r in group) / len(group) if group else 0.0
         for group in rendered
     ]
     return rendered, shares
@@ -315,7 +282,7 @@ def mirage_accuracy(recipe: Recipe, gguf: Path, out_dir: Path) -> dict[str, floa
     from lumen.eval.context import RunOptions
     from lumen.eval.runner import run_eval
 
-    settings = _settings(recipe, backend="llama_cpp", model_path=gguf)
+    settings = settings_for(recipe, backend="llama_cpp", model_path=gguf)
     options = RunOptions(
         out_dir=out_dir,
         limit=recipe.evaluate.mirage_limit,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +166,107 @@ def test_cli_prepare_writes_splits_and_manifest(
             assert record["messages"][-1]["role"] == "assistant"
             if record["source"] == "pubmedqa":
                 assert record["completion"].split(".")[0].lower() == record["label"]
+
+
+def _passage(doc: str, n: int = 0) -> Any:
+    from lumen.documents import Chunk
+    from lumen.rag.retrieve import RetrievedChunk
+
+    chunk = Chunk(
+        id=f"{doc}#{n}",
+        doc_id=doc,
+        collection="knowledge",
+        source="pubmedqa",
+        title=f"title of {doc}",
+        section="",
+        url="",
+        text=f"text of {doc}",
+        position=n,
+        n_chunks=1,
+        doc_hash="",
+    )
+    return RetrievedChunk(chunk, score=1.0)
+
+
+def test_retrieved_passages_skip_excluded_documents_and_cite_the_own_abstract() -> None:
+    from lumen.finetune.passages import with_retrieved_passages
+
+    def search(question: str, k: int) -> list[Any]:
+        hits = {
+            "found?": ["pubmed:9", "pubmed:1", "pubmed:8", "pubmed:7"],
+            "missed?": ["pubmed:9", "pubmed:8", "pubmed:7", "pubmed:2"],
+        }[question]
+        return [_passage(doc) for doc in hits][:k]
+
+    examples = [
+        Example(
+            "pubmedqa:1", "pubmedqa", "found?", [("t", "a")], "Yes.", "yes", meta={"pmid": "1"}
+        ),
+        Example("pubmedqa:2", "pubmedqa", "missed?", [("t", "b")], "No.", "no", meta={"pmid": "2"}),
+        Example("medquad:x", "medquad", "found?", [("t", "c")], "c"),
+    ]
+    found, missed, medquad = with_retrieved_passages(
+        examples, search, share=1.0, k=2, excluded={"pubmed:9"}
+    )
+    assert found.meta["retrieved"] == ["pubmed:1", "pubmed:8"]  # pubmed:9 (test) left out
+    assert found.sources == [
+        ("title of pubmed:1", "text of pubmed:1"),
+        ("title of pubmed:8", "text of pubmed:8"),
+    ]
+    assert found.cite == 1
+    assert missed == examples[1]  # its abstract was not retrieved: it keeps the gold one
+    assert medquad == examples[2]
+    assert with_retrieved_passages(examples, search, share=0.0, k=2, excluded=set()) == examples
+
+
+def test_retrieved_share_picks_a_stable_proportion() -> None:
+    from lumen.finetune.passages import picked_for_retrieval
+
+    ids = [f"pubmedqa:{n}" for n in range(2000)]
+    picked = [i for i in ids if picked_for_retrieval(i, 0.5)]
+    assert 0.45 < len(picked) / len(ids) < 0.55
+    assert picked == [i for i in ids if picked_for_retrieval(i, 0.5)]
+    assert not any(picked_for_retrieval(i, 0.0) for i in ids)
+    assert all(picked_for_retrieval(i, 1.0) for i in ids)
+
+
+def test_cli_prepare_shows_retrieved_passages_from_the_pqal_index(
+    ft_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from lumen.cli.main import app
+
+    from .conftest import tiny_mapping
+
+    monkeypatch.setenv("LUMEN_PATHS__DATA_DIR", str(tmp_path / "lumen-data"))
+    mapping = tiny_mapping(ft_sources, tmp_path / "run")
+    mapping["data"].update(retrieved_share=1.0, retrieved_k=2, max_context_tokens=160)
+    mapping["train"]["max_length"] = 384  # room for two passages titled by long first sentences
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump(mapping))
+    result = CliRunner().invoke(app, ["finetune", "prepare", str(recipe)])
+    assert result.exit_code == 0, result.stderr
+    folder = tmp_path / "run" / "data"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    records = {
+        name: [json.loads(line) for line in (folder / f"{name}.jsonl").read_text().splitlines()]
+        for name in manifest["splits"]
+    }
+    test_docs = {f"pubmed:{r['pmid']}" for r in records["test"] if r["source"] == "pubmedqa"}
+    assert test_docs and not any("retrieved" in r for r in records["test"])
+    assert manifest["splits"]["test"]["retrieved_passages"] == 0
+    for name in ("train", "validation"):
+        shown = [r for r in records[name] if "retrieved" in r]
+        assert manifest["splits"][name]["retrieved_passages"] == len(shown)
+        pubmedqa = [r for r in records[name] if r["source"] == "pubmedqa"]
+        assert len(shown) >= 0.8 * len(pubmedqa) > 0  # the own abstract is nearly always found
+        for record in shown:
+            docs = record["retrieved"]
+            own = f"pubmed:{record['pmid']}"
+            assert own in docs and len(docs) <= 2
+            assert not test_docs & set(docs)
+            assert record["n_sources"] == len(docs)
+            assert re.findall(r"\[(\d+)\]", record["completion"])[-1] == str(docs.index(own) + 1)
+    assert (tmp_path / "run" / "index").is_dir()  # where evaluate's retrieved condition looks
