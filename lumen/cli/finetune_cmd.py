@@ -186,7 +186,7 @@ def _register_offsets(loaded: Any, folder: Path, gguf: Path, offsets: dict[str, 
 
 
 def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -> None:
-    from lumen.finetune.evaluate import READINGS, deployed_offsets
+    from lumen.finetune.evaluate import READINGS, deployed_offsets, result_groups
     from lumen.finetune.evaluate import evaluate as run_evaluate
     from lumen.finetune.models import resolve_base
 
@@ -195,19 +195,17 @@ def _run_evaluate(loaded: Any, folder: Path, before: bool, tuned: Path | None) -
     report = run_evaluate(
         loaded, folder, base_gguf=base_gguf, tuned_gguf=tuned or _tuned_gguf(loaded, folder)
     )
-    table = Table(title=f"PubMedQA test split (n={report['test_items']})")
-    for column in ("context", "model", "reading", "accuracy", "macro-F1", "predicted"):
+    table = Table(title="PubMedQA, held-out items")
+    for column in ("items", "context", "model", "reading", "accuracy", "macro-F1", "predicted"):
         table.add_column(column)
-    contexts = [("gold", report["models"])]
-    if report.get("retrieved"):
-        contexts.append(("retrieved", report["retrieved"]["models"]))
-    for context, models in contexts:
+    for items, context, models in result_groups(report):
         for name, model in models.items():
             for reading in READINGS:
                 if reading not in model:
                     continue
                 scores = model[reading]
                 table.add_row(
+                    items,
                     context,
                     name,
                     reading,

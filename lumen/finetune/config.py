@@ -198,6 +198,15 @@ class EvaluateOptions:
     )
     retriever: str = opt("hybrid", "retriever for that", choices=("dense", "bm25", "hybrid"))
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)
+    heldout_mirage: str = opt(
+        "mirage/benchmark_dev.json",
+        "MIRAGE file whose PubMedQA questions (PQA-L's official test set, never trained on) "
+        "are a second held-out set, read like the test split; empty: none",
+    )
+    heldout_abstracts: str = opt(
+        "pubmedqa/pqal_test_abstracts.json",
+        "the abstracts of those questions (PQA-L format, no questions needed)",
+    )
     mirage_limit: int = opt(
         0, "questions per MIRAGE task run closed-book through 'lumen eval'; 0: skip", ge=0
     )

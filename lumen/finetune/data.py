@@ -105,6 +105,16 @@ def _sentences_within(text: str, llm: TokenizerLLM, budget: int) -> str:
     return truncate_to_tokens(llm, text, budget)
 
 
+def labelled_abstract(contexts: Sequence[str], labels: Sequence[str]) -> str:
+    """An abstract's sections, one a line, each after its label (``RESULTS: ...``)."""
+    padded = list(labels) + [""] * (len(contexts) - len(labels))
+    return "\n".join(
+        (f"{label.upper()}: " if label else "") + " ".join(text.split())
+        for label, text in zip(padded, contexts, strict=False)
+        if text.strip()
+    )
+
+
 def pubmedqa_examples(path: Path) -> list[Example]:
     """PubMedQA items as examples: the labelled abstract (no conclusions) as source [1]."""
     from lumen.eval.datasets import load_pqal
@@ -115,15 +125,10 @@ def pubmedqa_examples(path: Path) -> list[Example]:
     for item in load_pqal(path):
         if not item.long_answer.strip():
             raise InputError(f"{path}: record {item.pmid!r}: field 'LONG_ANSWER' is missing")
-        labels = list(item.labels) + [""] * (len(item.contexts) - len(item.labels))
-        lines = [
-            (f"{label.upper()}: " if label else "") + " ".join(text.split())
-            for label, text in zip(labels, item.contexts, strict=False)
-            if text.strip()
-        ]
-        if not lines:
+        abstract = labelled_abstract(item.contexts, item.labels)
+        if not abstract:
             raise InputError(f"{path}: record {item.pmid!r}: field 'CONTEXTS' is empty")
-        sources = [(f"PubMed {item.pmid}", "\n".join(lines))]
+        sources = [(f"PubMed {item.pmid}", abstract)]
         cite = 1
         answer = f"{item.decision.capitalize()}. {' '.join(item.long_answer.split())}"
         examples.append(
@@ -399,13 +404,19 @@ def check_no_leakage(splits: dict[str, list[Example]]) -> None:
 
 
 def retrieve_passages(splits: dict[str, list[Example]], recipe: Recipe, index_dir: Path) -> None:
-    """Show ``data.retrieved_share`` of training and validation items retrieved passages."""
+    """Show ``data.retrieved_share`` of training and validation items retrieved passages.
+
+    Neither the test split's abstracts nor those of the second held-out set
+    (``evaluate.heldout_mirage``) are ever among the passages.
+    """
+    from lumen.finetune.heldout import heldout_pmids
     from lumen.finetune.passages import doc_id, pqal_search, with_retrieved_passages
 
     options = recipe.data
     if not options.retrieved_share:
         return
-    excluded = {doc_id(str(e.meta["pmid"])) for e in splits["test"] if e.meta.get("pmid")}
+    held_out = {str(e.meta["pmid"]) for e in splits["test"] if e.meta.get("pmid")}
+    excluded = {doc_id(pmid) for pmid in held_out | heldout_pmids(recipe)}
     with pqal_search(recipe, index_dir) as search:
         for name in ("train", "validation"):
             splits[name] = with_retrieved_passages(

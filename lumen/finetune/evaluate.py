@@ -177,7 +177,7 @@ def evaluate_model(
                 "generated": first_label(text),
                 "answer": text,
                 "logprobs": by_label,
-                **({"retrieved": item["retrieved"]} if "retrieved" in item else {}),
+                **{key: item[key] for key in ("retrieved", "set") if key in item},
             }
             if options.verdict_first:
                 opened = answer(item["prompt"], verdict_first=True)
@@ -262,7 +262,7 @@ def retrieved_items(
 
         def with_passages(item: dict[str, Any]) -> dict[str, Any]:
             pmid = _pmid(item)
-            question = questions.get(pmid)
+            question = item.get("question") or questions.get(pmid)
             if question is None:
                 raise InputError(f"item {item['id']}: pmid {pmid} is not in the PQA-L file")
             chunks = search(question, recipe.evaluate.k)
@@ -299,9 +299,23 @@ def mirage_accuracy(recipe: Recipe, gguf: Path, out_dir: Path) -> dict[str, floa
     return scores
 
 
-def _strip_rows(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    rows = ("rows", "validation_rows")
-    return {k: {n: v for n, v in m.items() if n not in rows} for k, m in models.items()}
+def _scored(
+    models: dict[str, dict[str, Any]], sets: Sequence[str | None]
+) -> dict[str, dict[str, Any]]:
+    """Each model's result without its rows, scored on the rows of ``sets`` only.
+
+    A row's set is None for the test split, :data:`HELDOUT_SET` for the second held-out set.
+    """
+    kept = ("model", "seconds", "calibration")
+    result = {}
+    for name, model in models.items():
+        rows = [r for r in model["rows"] if r.get("set") in sets]
+        result[name] = {
+            **{k: v for k, v in model.items() if k in kept},
+            "n": len(rows),
+            **score_readings(rows),
+        }
+    return result
 
 
 def _pubmedqa_items(path: Path, split: str) -> list[dict[str, Any]]:
@@ -329,11 +343,18 @@ def evaluate(
 
     Conditions: the gold abstract (the training format), retrieved passages
     (``evaluate.retrieved``), and closed-book MIRAGE through the harness
-    (``evaluate.mirage_limit``).
+    (``evaluate.mirage_limit``). With ``evaluate.heldout_mirage`` the first two also read
+    MIRAGE's PubMedQA questions (:mod:`lumen.finetune.heldout`), reported apart under
+    ``heldout`` and together with the test split under ``heldout.both_sets``.
     """
+    from lumen.finetune.heldout import HELDOUT_SET, heldout_items
+    from lumen.finetune.models import load_tokenizer, resolve_base
+
     items = _pubmedqa_items(out_dir / "data" / "test.jsonl", "test")
+    heldout = heldout_items(recipe, load_tokenizer(resolve_base(recipe.model)))
     if recipe.evaluate.max_items:
         items = items[: recipe.evaluate.max_items]
+        heldout = heldout[: recipe.evaluate.max_items]
     validation: list[dict[str, Any]] = []
     if recipe.evaluate.calibrate:
         validation = _pubmedqa_items(out_dir / "data" / "validation.jsonl", "validation")
@@ -344,18 +365,23 @@ def evaluate(
     folder = out_dir / EVAL_DIR
     folder.mkdir(parents=True, exist_ok=True)
     gold = {
-        k: evaluate_model(g, items, recipe, f"{names[k]}, gold", validation=validation)
+        k: evaluate_model(g, [*items, *heldout], recipe, f"{names[k]}, gold", validation=validation)
         for k, g in ggufs.items()
     }
     retrieved: dict[str, dict[str, Any]] = {}
     retrieval: dict[str, Any] | None = None
+    shares = [0.0, 0.0]
     if recipe.evaluate.retrieved:
-        (with_passages, validation_passages), shares = retrieved_items(
-            recipe, [items, validation], out_dir
+        (with_passages, heldout_passages, validation_passages), shares = retrieved_items(
+            recipe, [items, heldout, validation], out_dir
         )
         retrieved = {
             k: evaluate_model(
-                g, with_passages, recipe, f"{names[k]}, retrieved", validation=validation_passages
+                g,
+                [*with_passages, *heldout_passages],
+                recipe,
+                f"{names[k]}, retrieved",
+                validation=validation_passages,
             )
             for k, g in ggufs.items()
         }
@@ -363,7 +389,24 @@ def evaluate(
             "retriever": recipe.evaluate.retriever,
             "k": recipe.evaluate.k,
             "own_abstract_retrieved": shares[0],
-            "models": _strip_rows(retrieved),
+            "models": _scored(retrieved, [None]),
+        }
+    second: dict[str, Any] | None = None
+    if heldout:
+        second = {
+            "name": HELDOUT_SET,
+            "source": f"{recipe.evaluate.heldout_mirage} (pubmedqa) with "
+            f"{recipe.evaluate.heldout_abstracts}",
+            "items": len(heldout),
+            "gold_labels": dict(Counter(i["label"] for i in heldout)),
+            "own_abstract_retrieved": shares[1] if retrieved else None,
+            "gold": _scored(gold, [HELDOUT_SET]),
+            "retrieved": _scored(retrieved, [HELDOUT_SET]) if retrieved else None,
+            "both_sets": {
+                "items": len(items) + len(heldout),
+                "gold": _scored(gold, [None, HELDOUT_SET]),
+                "retrieved": _scored(retrieved, [None, HELDOUT_SET]) if retrieved else None,
+            },
         }
     mirage: dict[str, Any] | None = None
     if recipe.evaluate.mirage_limit:
@@ -381,8 +424,9 @@ def evaluate(
         "test_items": len(items),
         "validation_items_calibrated_on": len(validation),
         "gold_labels": dict(Counter(i["label"] for i in items)),
-        "models": _strip_rows(gold),
+        "models": _scored(gold, [None]),
         "retrieved": retrieval,
+        "heldout": second,
         "mirage": mirage,
         "validation_perplexity": {
             "before": _perplexity(summary.get("eval_loss_before")),
@@ -425,10 +469,24 @@ _PLOT_READINGS = {
 }
 
 
-def _bar_groups(report: dict[str, Any]) -> list[tuple[str, dict[str, dict[str, Any]]]]:
-    groups = [("gold abstract", report["models"])]
-    if report.get("retrieved"):
-        groups.append((f"retrieved (k={report['retrieved']['k']})", report["retrieved"]["models"]))
+def result_groups(report: dict[str, Any]) -> list[tuple[str, str, dict[str, dict[str, Any]]]]:
+    """``(item set, context, {model: scores})`` for each reading of a report, test split first."""
+    retrieved = report.get("retrieved")
+    context = f"retrieved (k={retrieved['k']})" if retrieved else ""
+    test = f"PubMedQA test split (n={report['test_items']})"
+    groups = [(test, "gold abstract", report["models"])]
+    if retrieved:
+        groups.append((test, context, retrieved["models"]))
+    heldout = report.get("heldout")
+    if heldout:
+        both = heldout["both_sets"]
+        for name, part in (
+            (f"MIRAGE PubMedQA (n={heldout['items']})", heldout),
+            (f"both sets (n={both['items']})", both),
+        ):
+            groups.append((name, "gold abstract", part["gold"]))
+            if part.get("retrieved"):
+                groups.append((name, context, part["retrieved"]))
     return groups
 
 
@@ -440,9 +498,13 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
     except ImportError:
         logger.warning("matplotlib is not installed: no plot")
         return None
-    groups = _bar_groups(report)
-    figure = Figure(figsize=(5 + 6.5 * len(groups), 4.6), layout="constrained")
-    curves, *panels = figure.subplots(1, 1 + len(groups))
+    groups = [(f"{name}, {context}", models) for name, context, models in result_groups(report)]
+    columns = min(3, 1 + len(groups))
+    rows = -(-(1 + len(groups)) // columns)
+    figure = Figure(figsize=(6.5 * columns, 4.6 * rows), layout="constrained")
+    curves, *panels = figure.subplots(rows, columns, squeeze=False).flatten()
+    for unused in panels[len(groups) :]:
+        unused.set_visible(False)
     train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
     valid = [(m["step"], m["eval_loss"]) for m in metrics if "eval_loss" in m]
     if train:
@@ -454,7 +516,7 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
     curves.set_title("Training curves")
     curves.grid(alpha=0.3)
     curves.legend(fontsize=8)
-    for bars, (title, models) in zip(panels, groups, strict=True):
+    for bars, (title, models) in zip(panels, groups, strict=False):
         readings = [r for r in _PLOT_READINGS if all(r in m for m in models.values())]
         labels = [f"{metric} ({_PLOT_READINGS[r]})" for r in readings for metric in ("acc", "F1")]
         width = 0.8 / max(len(models), 1)
@@ -465,7 +527,7 @@ def write_plot(path: Path, metrics: list[dict[str, Any]], report: dict[str, Any]
             bars.bar_label(drawn, labels=[f"{v:.2f}" for v in values], fontsize=6)
         bars.set_xticks(range(len(labels)), labels, rotation=30, fontsize=8)
         bars.set_ylim(0, 1)
-        bars.set_title(f"PubMedQA test split (n={report['test_items']}), {title}", fontsize=10)
+        bars.set_title(title, fontsize=10)
         bars.legend(fontsize=8)
     FigureCanvasAgg(figure)
     figure.savefig(path, dpi=110)

@@ -12,17 +12,25 @@ import pytest
 from lumen.finetune.config import Recipe, recipe_from_mapping
 
 PUBMEDQA_ITEMS = 60
+HELDOUT_ITEMS = 6  # MIRAGE PubMedQA questions whose abstracts the sources hold
 MEDQUAD_FILES = 6
 
 
 @pytest.fixture(scope="session")
 def ft_sources(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A sources folder: 60 PubMedQA items and six MedQuAD files from the shared data."""
+    """A sources folder from the shared data: 60 PubMedQA items, the abstracts of six MIRAGE
+    PubMedQA questions, six MedQuAD files and MIRAGE."""
     root = tmp_path_factory.mktemp("ft-sources")
     data = json.loads((shared_data / "pubmedqa" / "pqal_dev.json").read_text(encoding="utf-8"))
     subset = dict(list(data.items())[:PUBMEDQA_ITEMS])
     (root / "pubmedqa").mkdir()
     (root / "pubmedqa" / "pqal_dev.json").write_text(json.dumps(subset), encoding="utf-8")
+    mirage = json.loads((shared_data / "mirage" / "benchmark_dev.json").read_text())
+    abstracts = json.loads(
+        (shared_data / "pubmedqa" / "pqal_test_abstracts.json").read_text(encoding="utf-8")
+    )
+    heldout = {pmid: abstracts[pmid] for pmid in list(mirage["pubmedqa"])[:HELDOUT_ITEMS]}
+    (root / "pubmedqa" / "pqal_test_abstracts.json").write_text(json.dumps(heldout))
     target = root / "medquad" / "9_CDC_QA"
     target.mkdir(parents=True)
     for path in sorted((shared_data / "medquad" / "9_CDC_QA").glob("*.xml"))[:MEDQUAD_FILES]:

@@ -255,6 +255,9 @@ def test_cli_prepare_shows_retrieved_passages_from_the_pqal_index(
         for name in manifest["splits"]
     }
     test_docs = {f"pubmed:{r['pmid']}" for r in records["test"] if r["source"] == "pubmedqa"}
+    # the second held-out set's abstracts (MIRAGE's PubMedQA questions) are indexed too
+    heldout = json.loads((ft_sources / "pubmedqa" / "pqal_test_abstracts.json").read_text())
+    test_docs |= {f"pubmed:{pmid}" for pmid in heldout}
     assert test_docs and not any("retrieved" in r for r in records["test"])
     assert manifest["splits"]["test"]["retrieved_passages"] == 0
     for name in ("train", "validation"):
@@ -270,3 +273,31 @@ def test_cli_prepare_shows_retrieved_passages_from_the_pqal_index(
             assert record["n_sources"] == len(docs)
             assert re.findall(r"\[(\d+)\]", record["completion"])[-1] == str(docs.index(own) + 1)
     assert (tmp_path / "run" / "index").is_dir()  # where evaluate's retrieved condition looks
+
+
+def test_retrieval_for_training_excludes_both_held_out_sets(
+    tiny_recipe: Recipe, ft_sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    import dataclasses
+
+    from lumen.finetune import passages
+    from lumen.finetune.data import retrieve_passages
+
+    seen: list[set[str]] = []
+
+    def record(examples: list[Example], search: Any, **options: Any) -> list[Example]:
+        seen.append(options["excluded"])
+        return examples
+
+    monkeypatch.setattr(passages, "with_retrieved_passages", record)
+    monkeypatch.setattr(passages, "pqal_search", lambda *a: contextlib.nullcontext(None))
+    recipe = dataclasses.replace(
+        tiny_recipe, data=dataclasses.replace(tiny_recipe.data, retrieved_share=0.5)
+    )
+    splits = collect(recipe)
+    retrieve_passages(splits, recipe, ft_sources / "unused")
+    mirage = json.loads((ft_sources / "mirage" / "benchmark_dev.json").read_text())["pubmedqa"]
+    expected = {f"pubmed:{e.meta['pmid']}" for e in splits["test"] if e.source == "pubmedqa"}
+    expected |= {f"pubmed:{pmid}" for pmid in mirage}
+    assert len(seen) == 2 and all(excluded == expected for excluded in seen)

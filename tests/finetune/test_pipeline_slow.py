@@ -126,6 +126,12 @@ def test_prepare_train_resume_merge_export_answer(
         (m, c) for m in ("before", "after") for c in ("gold", "retrieved")
     }
     assert all(r["retrieved"] for r in rows if r["context"] == "retrieved")
+    # the second held-out set (MIRAGE's PubMedQA questions) is read alike and scored apart
+    heldout = report["heldout"]
+    assert heldout["items"] == 3 and heldout["own_abstract_retrieved"] > 0
+    assert heldout["retrieved"]["after"]["n"] == 3
+    assert heldout["both_sets"]["gold"]["after"]["n"] == report["test_items"] + 3
+    assert {r.get("set") for r in rows} == {None, "mirage_pubmedqa"}
     # calibration: offsets fitted on the validation split, two more readings, registered
     assert report["validation_items_calibrated_on"] > 0
     for model in (*report["models"].values(), *retrieved["models"].values()):
