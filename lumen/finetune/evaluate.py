@@ -242,7 +242,7 @@ def _pmid(item: dict[str, Any]) -> str:
 
 
 def retrieved_items(
-    recipe: Recipe, groups: Sequence[Sequence[dict[str, Any]]], out_dir: Path
+    recipe: Recipe, groups: Sequence[Sequence[dict[str, Any]]], out_dir: Path, tokenizer: Any
 ) -> tuple[list[list[dict[str, Any]]], list[float]]:
     """Each group of items over retrieved PQA-L passages; per group, the share finding its own.
 
@@ -252,12 +252,10 @@ def retrieved_items(
     """
     from lumen.eval.datasets import load_pqal
     from lumen.finetune.data import render_prompt, sources_dir
-    from lumen.finetune.models import load_tokenizer, resolve_base
     from lumen.finetune.passages import INDEX_DIR, doc_id, pqal_search
 
     root = sources_dir(recipe.data)
     questions = {raw.pmid: raw.question for raw in load_pqal(root / recipe.data.pubmedqa)}
-    tokenizer = load_tokenizer(resolve_base(recipe.model))
     with pqal_search(recipe, out_dir / INDEX_DIR) as search:
 
         def with_passages(item: dict[str, Any]) -> dict[str, Any]:
@@ -351,7 +349,8 @@ def evaluate(
     from lumen.finetune.models import load_tokenizer, resolve_base
 
     items = _pubmedqa_items(out_dir / "data" / "test.jsonl", "test")
-    heldout = heldout_items(recipe, load_tokenizer(resolve_base(recipe.model)))
+    tokenizer = load_tokenizer(resolve_base(recipe.model))
+    heldout = heldout_items(recipe, tokenizer)
     if recipe.evaluate.max_items:
         items = items[: recipe.evaluate.max_items]
         heldout = heldout[: recipe.evaluate.max_items]
@@ -370,11 +369,12 @@ def evaluate(
     }
     retrieved: dict[str, dict[str, Any]] = {}
     retrieval: dict[str, Any] | None = None
-    shares = [0.0, 0.0]
+    heldout_share: float | None = None
     if recipe.evaluate.retrieved:
         (with_passages, heldout_passages, validation_passages), shares = retrieved_items(
-            recipe, [items, heldout, validation], out_dir
+            recipe, [items, heldout, validation], out_dir, tokenizer
         )
+        heldout_share = shares[1]
         retrieved = {
             k: evaluate_model(
                 g,
@@ -399,7 +399,7 @@ def evaluate(
             f"{recipe.evaluate.heldout_abstracts}",
             "items": len(heldout),
             "gold_labels": dict(Counter(i["label"] for i in heldout)),
-            "own_abstract_retrieved": shares[1] if retrieved else None,
+            "own_abstract_retrieved": heldout_share,
             "gold": _scored(gold, [HELDOUT_SET]),
             "retrieved": _scored(retrieved, [HELDOUT_SET]) if retrieved else None,
             "both_sets": {
