@@ -126,6 +126,7 @@ class Lumen:
             rrf_k=r.rrf_k,
             dense_weight=r.dense_weight,
             bm25_weight=r.bm25_weight,
+            neighbours=r.neighbours,
         )
 
     @cached_property

@@ -130,6 +130,13 @@ class RetrievalSettings(BaseModel):
 
     mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Which retriever.")
     k: int = Field(5, ge=1, le=50, description="Chunks handed to generation.")
+    neighbours: int = Field(
+        0,
+        ge=0,
+        le=50,
+        description="Chunks added on either side of each hit from its document; a document's "
+        "chunks then make one source, in document order (0: each hit alone).",
+    )
     candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in fusion.")

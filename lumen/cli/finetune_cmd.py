@@ -139,6 +139,7 @@ def _export(loaded: Any, folder: Path, register: bool) -> Path:
             quantization=loaded.export.quantization,
             output_dir=str(folder),
             verdict_first=loaded.export.verdict_first,
+            neighbours=loaded.evaluate.neighbours,
         )
         console.print(f"registered as {name!r}: lumen ask --model {name} ...", highlight=False)
     return gguf

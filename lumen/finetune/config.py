@@ -198,6 +198,14 @@ class EvaluateOptions:
     )
     retriever: str = opt("hybrid", "retriever for that", choices=("dense", "bm25", "hybrid"))
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)
+    neighbours: int = opt(
+        0,
+        "chunks added on either side of each retrieved passage from its abstract, a document's "
+        "chunks merged into one source (retrieval.neighbours); used by data.retrieved_share too "
+        "and registered with the exported model",
+        ge=0,
+        le=50,
+    )
     heldout_mirage: str = opt(
         "mirage/benchmark_dev.json",
         "MIRAGE file whose PubMedQA questions (PQA-L's official test set, never trained on) "

@@ -208,6 +208,7 @@ def _fit_sources(
     """
     import dataclasses
 
+    from lumen.rag.expand import FOCUS
     from lumen.rag.prompt import SYSTEM_PROMPT, truncate_to_tokens
     from lumen.safety.injection import fence_source
 
@@ -231,7 +232,9 @@ def _fit_sources(
             truncate_to_tokens(llm, line, max(8, (share - len(lines)) * size // whole))
             for line, size in zip(lines, line_sizes, strict=True)
         )
-        chunks[index] = dataclasses.replace(item, chunk=dataclasses.replace(item.chunk, text=text))
+        metadata = {k: v for k, v in item.chunk.metadata.items() if k != FOCUS}  # offsets moved
+        chunk = dataclasses.replace(item.chunk, text=text, metadata=metadata)
+        chunks[index] = dataclasses.replace(item, chunk=chunk)
 
 
 @dataclass

@@ -388,6 +388,7 @@ def evaluate(
         retrieval = {
             "retriever": recipe.evaluate.retriever,
             "k": recipe.evaluate.k,
+            "neighbours": recipe.evaluate.neighbours,
             "own_abstract_retrieved": shares[0],
             "models": _scored(retrieved, [None]),
         }
@@ -472,7 +473,10 @@ _PLOT_READINGS = {
 def result_groups(report: dict[str, Any]) -> list[tuple[str, str, dict[str, dict[str, Any]]]]:
     """``(item set, context, {model: scores})`` for each reading of a report, test split first."""
     retrieved = report.get("retrieved")
-    context = f"retrieved (k={retrieved['k']})" if retrieved else ""
+    context = ""
+    if retrieved:
+        around = retrieved.get("neighbours") or 0
+        context = f"retrieved (k={retrieved['k']}{f', +{around} around' if around else ''})"
     test = f"PubMedQA test split (n={report['test_items']})"
     groups = [(test, "gold abstract", report["models"])]
     if retrieved:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from lumen.finetune.config import Recipe
 
@@ -25,7 +25,14 @@ logger = logging.getLogger(__name__)
 
 INDEX_DIR = "index"  # under the recipe's output folder, shared by prepare and evaluate
 
-Search = Callable[[str, int], "list[RetrievedChunk]"]
+
+class Search(Protocol):
+    """A search over the PQA-L index (see :func:`pqal_search`)."""
+
+    def __call__(
+        self, question: str, k: int, excluded: Collection[str] = ()
+    ) -> list[RetrievedChunk]:
+        """The top ``k`` passages for ``question``, none from an ``excluded`` document."""
 
 
 def doc_id(pmid: str) -> str:
@@ -35,14 +42,18 @@ def doc_id(pmid: str) -> str:
 
 @contextmanager
 def pqal_search(recipe: Recipe, index_dir: Path) -> Iterator[Search]:
-    """``search(question, k)`` over the harness's ``pubmedqa`` corpus, built once in ``index_dir``.
+    """``search(question, k, excluded)`` over the harness's ``pubmedqa`` corpus, built once.
 
     The corpus holds every PQA-L abstract of the recipe's PubMedQA folder, titled by its first
-    sentence, without its conclusions; the retriever is ``evaluate.retriever``.
+    sentence, without its conclusions, and lives in ``index_dir``. The retriever is
+    ``evaluate.retriever``; the top ``k`` hits outside ``excluded`` then come with
+    ``evaluate.neighbours`` chunks of their abstract around them, an abstract's chunks merged into
+    one passage.
     """
     from lumen.eval.context import EvalContext, RunOptions
     from lumen.eval.registry import get_task
     from lumen.finetune.data import settings_for
+    from lumen.rag.expand import expand_hits
 
     context = EvalContext(
         settings_for(recipe),
@@ -54,9 +65,11 @@ def pqal_search(recipe: Recipe, index_dir: Path) -> Iterator[Search]:
         collections = context.collections(spec)
         mode = cast("RetrieverMode", recipe.evaluate.retriever)
 
-        def search(question: str, k: int) -> list[RetrievedChunk]:
-            found = index.retrieve(question, collections=collections, k=k, mode=mode)
-            return list(found.chunks)
+        def search(question: str, k: int, excluded: Collection[str] = ()) -> list[RetrievedChunk]:
+            depth = 4 * k if excluded else k
+            found = index.retrieve(question, collections=collections, k=depth, mode=mode)
+            hits = [h for h in found.chunks if h.chunk.doc_id not in excluded][:k]
+            return expand_hits(hits, index.lumen.store.document_chunks, recipe.evaluate.neighbours)
 
         yield search
     finally:
@@ -75,7 +88,7 @@ def with_retrieved_passages(
     """``examples`` with the PubMedQA ones picked by ``share`` shown retrieved passages.
 
     A picked example gets the top ``k`` passages for its question, none from an ``excluded``
-    document (the test split's abstracts), and cites its own abstract's first passage; one
+    document (the test split's abstracts), and cites its own abstract's passage; one
     whose own abstract is not among them keeps its labelled abstract.
     """
     result: list[Example] = []
@@ -86,8 +99,7 @@ def with_retrieved_passages(
             result.append(example)
             continue
         if example.question not in found:
-            hits = search(example.question, 4 * k if excluded else k)
-            found[example.question] = [h for h in hits if h.chunk.doc_id not in excluded][:k]
+            found[example.question] = search(example.question, k, excluded)
         passages = found[example.question]
         own = [n for n, p in enumerate(passages) if p.chunk.doc_id == doc_id(str(pmid))]
         if not own:

@@ -77,7 +77,10 @@ def resolve_model(path: Path, name: str) -> dict[str, Any]:
 
 
 def with_registered_model(settings: Settings, name: str) -> Settings:
-    """Settings whose LLM is the registered model ``name`` in llama.cpp, with its calibration."""
+    """Settings whose LLM is the registered model ``name`` in llama.cpp, with its calibration.
+
+    The retrieval's ``neighbours`` is the one the model was evaluated with, where registered.
+    """
     entry = resolve_model(registry_path(settings), name)
     offsets = entry.get("verdict_offsets") or {}
     if not isinstance(offsets, dict) or not all(
@@ -87,10 +90,16 @@ def with_registered_model(settings: Settings, name: str) -> Settings:
     verdict_first = entry.get("verdict_first", False)
     if not isinstance(verdict_first, bool):
         raise InputError(f"model {name!r}: 'verdict_first' must be true or false")
+    neighbours = entry.get("neighbours", settings.retrieval.neighbours)
+    if not isinstance(neighbours, int) or isinstance(neighbours, bool) or neighbours < 0:
+        raise InputError(f"model {name!r}: 'neighbours' must be a whole number, 0 or more")
     update = {
         "backend": "llama_cpp",
         "model_path": Path(str(entry["gguf"])),
         "verdict_offsets": {str(k): float(v) for k, v in offsets.items()},
         "verdict_first": verdict_first,
     }
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update=update)})
+    retrieval = settings.retrieval.model_copy(update={"neighbours": neighbours})
+    return settings.model_copy(
+        update={"llm": settings.llm.model_copy(update=update), "retrieval": retrieval}
+    )

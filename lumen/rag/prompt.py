@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lumen.components.llm.base import LLM, Message
+from lumen.rag.expand import FOCUS
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.safety.injection import SAFETY_SYSTEM_PROMPT, fence_source
 
@@ -27,7 +28,7 @@ def _source_block(number: int, item: RetrievedChunk, text: str) -> str:
 
 
 def truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
-    """``text`` cut at a word boundary to at most ``budget`` tokens ("" if nothing fits)."""
+    """``text`` cut at a word boundary to at most ``budget`` tokens, "..." included ("" if none)."""
     if budget <= 0:
         return ""
     if llm.count_tokens(text) <= budget:
@@ -36,11 +37,54 @@ def truncate_to_tokens(llm: LLM, text: str, budget: int) -> str:
     low, high = 0, len(words)
     while low < high:
         mid = (low + high + 1) // 2
-        if llm.count_tokens(" ".join(words[:mid])) <= budget:
+        if llm.count_tokens(" ".join(words[:mid]) + " ...") <= budget:
             low = mid
         else:
             high = mid - 1
     return " ".join(words[:low]) + " ..." if low else ""
+
+
+def truncate_around(llm: LLM, text: str, budget: int, focus: tuple[int, int]) -> str:
+    """``text`` cut to ``budget`` tokens around ``text[focus[0]:focus[1]]``, kept first.
+
+    Words are added on both sides of the focus while they fit; cuts are marked with "...".
+    """
+    if llm.count_tokens(text) <= budget:
+        return text
+    start, end = focus
+    core = text[start:end]
+    if not core.strip() or llm.count_tokens(core) >= budget:
+        return truncate_to_tokens(llm, core or text, budget)
+    before = text[:start].split(" ") if start > 0 else []
+    after = text[end:].split(" ") if end < len(text) else []
+
+    def window(words: int) -> str:
+        head = before[max(len(before) - words, 0) :]
+        tail = after[:words]
+        return (
+            ("... " if len(head) < len(before) else "")
+            + " ".join(head)
+            + core
+            + " ".join(tail)
+            + (" ..." if len(tail) < len(after) else "")
+        )
+
+    low, high = 0, max(len(before), len(after))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if llm.count_tokens(window(mid)) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return window(low)
+
+
+def source_text(llm: LLM, item: RetrievedChunk, budget: int) -> str:
+    """A source's text within ``budget``: a merged source keeps its hit (see rag.expand)."""
+    focus = item.chunk.metadata.get(FOCUS)
+    if isinstance(focus, list | tuple) and len(focus) == 2:
+        return truncate_around(llm, item.chunk.text, budget, (int(focus[0]), int(focus[1])))
+    return truncate_to_tokens(llm, item.chunk.text, budget)
 
 
 def build_prompt(
@@ -78,7 +122,7 @@ def build_prompt(
         remaining = budget - spent
         if remaining < 48:
             break
-        text = truncate_to_tokens(llm, item.chunk.text, remaining - 24)
+        text = source_text(llm, item, remaining - 24)
         block = _source_block(len(used) + 1, item, text)
         cost = llm.count_tokens(block) + 2
         if cost > remaining:

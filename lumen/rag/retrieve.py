@@ -13,6 +13,7 @@ from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
 from lumen.documents import Chunk
+from lumen.rag.expand import expand_hits
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Retriever:
         rrf_k: int = 60,
         dense_weight: float = 1.0,
         bm25_weight: float = 1.0,
+        neighbours: int = 0,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -72,6 +74,7 @@ class Retriever:
         self._candidates = candidates
         self._rrf_k = rrf_k
         self._weights = (dense_weight, bm25_weight)
+        self._neighbours = neighbours
 
     def retrieve(
         self,
@@ -81,8 +84,14 @@ class Retriever:
         k: int,
         mode: RetrieverMode = "hybrid",
         where: SearchFilter | None = None,
+        neighbours: int | None = None,
     ) -> RetrievalResult:
-        """The top ``k`` chunks for ``question`` across ``collections``."""
+        """The top ``k`` chunks for ``question`` across ``collections``.
+
+        With ``neighbours`` (default: the retriever's), each hit comes with that many chunks on
+        either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
+        result can hold fewer than ``k`` sources.
+        """
         query_vector = self._embedder.embed([question])[0]
         dense: list[ScoredChunk] = []
         sparse: list[ScoredChunk] = []
@@ -122,6 +131,9 @@ class Retriever:
             )
             for cid in best
         ]
+        around = self._neighbours if neighbours is None else neighbours
+        if around > 0:
+            chunks = expand_hits(chunks, self._store.document_chunks, around)
         logger.debug("retrieved %s chunks (%s) from %s", len(chunks), mode, collections)
         return RetrievalResult(
             chunks=chunks, query_vector=query_vector, mode=mode, collections=tuple(collections)

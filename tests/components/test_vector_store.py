@@ -201,6 +201,18 @@ def test_documents_report_hashes_and_completeness(store: VectorStore) -> None:
     assert list(store.documents("missing")) == []
 
 
+def test_document_chunks_come_whole_and_in_position_order(store: VectorStore) -> None:
+    fill(store)
+    long_doc = make_chunks("long", 5)
+    store.upsert(COLL, long_doc[::-1], unit_vectors(5, seed=2), sparse_for(5))
+    found = store.document_chunks(COLL, "long")
+    assert [c.id for c in found] == [f"long#{n}" for n in range(5)]
+    assert found[3] == long_doc[3]  # every field, metadata included, comes back
+    assert [c.doc_id for c in store.document_chunks(COLL, "c")] == ["c", "c"]
+    assert store.document_chunks(COLL, "nope") == []
+    assert store.document_chunks("missing", "long") == []
+
+
 def test_mixed_versions_never_look_current(store: VectorStore) -> None:
     old = make_chunks("m", 2, doc_hash="old")
     new = make_chunks("m", 2, doc_hash="new")[1:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -191,12 +192,15 @@ def _passage(doc: str, n: int = 0) -> Any:
 def test_retrieved_passages_skip_excluded_documents_and_cite_the_own_abstract() -> None:
     from lumen.finetune.passages import with_retrieved_passages
 
-    def search(question: str, k: int) -> list[Any]:
+    asked: list[tuple[str, int, set[str]]] = []
+
+    def search(question: str, k: int, excluded: Collection[str] = ()) -> list[Any]:
+        asked.append((question, k, set(excluded)))
         hits = {
             "found?": ["pubmed:9", "pubmed:1", "pubmed:8", "pubmed:7"],
             "missed?": ["pubmed:9", "pubmed:8", "pubmed:7", "pubmed:2"],
         }[question]
-        return [_passage(doc) for doc in hits][:k]
+        return [_passage(doc) for doc in hits if doc not in excluded][:k]
 
     examples = [
         Example(
@@ -214,6 +218,7 @@ def test_retrieved_passages_skip_excluded_documents_and_cite_the_own_abstract() 
         ("title of pubmed:8", "text of pubmed:8"),
     ]
     assert found.cite == 1
+    assert asked == [("found?", 2, {"pubmed:9"}), ("missed?", 2, {"pubmed:9"})]
     assert missed == examples[1]  # its abstract was not retrieved: it keeps the gold one
     assert medquad == examples[2]
     assert with_retrieved_passages(examples, search, share=0.0, k=2, excluded=set()) == examples

@@ -133,6 +133,21 @@ def test_a_registered_model_opens_with_its_verdict_only_when_registered_so(
         with_registered_model(settings, "tuned")
 
 
+def test_a_registered_model_retrieves_as_it_was_evaluated(
+    tmp_path: Path, gguf_in_data_dir: Path
+) -> None:
+    settings, gguf = load_settings(), gguf_in_data_dir
+    register_model(tmp_path / "models.json", "older", gguf)
+    register_model(tmp_path / "models.json", "tuned", gguf, neighbours=2)
+    assert with_registered_model(settings, "older").retrieval.neighbours == 0
+    tuned = with_registered_model(settings, "tuned")
+    assert tuned.retrieval.neighbours == 2
+    assert pipeline_identity(tuned) != pipeline_identity(with_registered_model(settings, "older"))
+    update_model(tmp_path / "models.json", "tuned", neighbours=-1)
+    with pytest.raises(InputError, match="'neighbours' must be a whole number"):
+        with_registered_model(settings, "tuned")
+
+
 def test_ask_with_an_unknown_model_lists_the_known(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -98,6 +98,29 @@ def test_retrieval_finds_the_source_document(indexed: Lumen, shared_data: Path) 
     assert hits / len(pairs) >= 0.9
 
 
+def test_neighbours_merge_each_document_around_its_hits(indexed: Lumen) -> None:
+    from lumen.rag.expand import FOCUS
+
+    question = "What are the treatments for glaucoma?"
+    plain = indexed.retriever.retrieve(question, collections=["knowledge"], k=5)
+    wide = indexed.retriever.retrieve(question, collections=["knowledge"], k=5, neighbours=1)
+    documents = list(dict.fromkeys(item.chunk.doc_id for item in plain.chunks))
+    assert [item.chunk.doc_id for item in wide.chunks] == documents  # one source per document
+    assert any(len(item.chunk.metadata.get("positions", [])) > 1 for item in wide.chunks)
+    for item in wide.chunks:
+        hits = [h.chunk for h in plain.chunks if h.chunk.doc_id == item.chunk.doc_id]
+        stored = indexed.store.document_chunks("knowledge", item.chunk.doc_id)
+        wanted = sorted({p for h in hits for p in range(h.position - 1, h.position + 2)})
+        positions = item.chunk.metadata.get("positions", [hits[0].position])
+        assert positions == [p for p in wanted if p < len(stored) and p >= 0]
+        best = " ".join(hits[0].text.split())
+        if FOCUS in item.chunk.metadata:
+            start, end = item.chunk.metadata[FOCUS]
+            assert item.chunk.text[start:end] == best
+        for hit in hits:  # every hit's words are in its document's source
+            assert set(hit.text.split()) <= set(item.chunk.text.split())
+
+
 def test_questions_are_validated(indexed: Lumen) -> None:
     from lumen.errors import InputError
 

@@ -97,6 +97,9 @@ class VectorStore(Protocol):
     def documents(self, collection: str, source: str | None = None) -> Iterator[StoredDocument]:
         """The indexed documents, with their hashes and chunk counts."""
 
+    def document_chunks(self, collection: str, doc_id: str) -> list[Chunk]:
+        """One document's chunks in position order ([] if it is not there)."""
+
     def stats(self, collection: str) -> CollectionStats:
         """Point, document and per-source counts of a collection."""
 

@@ -274,6 +274,22 @@ class EdgeVectorStore:
             return iter(())
         return iter(aggregate_documents(self._scroll_payloads(shard, source)))
 
+    def document_chunks(self, collection: str, doc_id: str) -> list[Chunk]:
+        """One document's chunks in position order ([] if it is not there)."""
+        shard = self._shard(collection)
+        if shard is None:
+            return []
+        flt = self._filter(SearchFilter(doc_ids=(doc_id,)))
+        chunks: list[Chunk] = []
+        offset: Any = None
+        while True:
+            records, offset = shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=SCROLL_BATCH, filter=flt, with_payload=True)
+            )
+            chunks.extend(chunk_from_payload(record.payload or {}) for record in records)
+            if offset is None:
+                return sorted(chunks, key=lambda chunk: chunk.position)
+
     def stats(self, collection: str) -> CollectionStats:
         """Point, document and per-source point counts (zeros if the collection is missing)."""
         shard = self._shard(collection)

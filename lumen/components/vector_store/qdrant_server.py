@@ -391,6 +391,29 @@ class QdrantClientStore:
             docs = aggregate_documents(self._scroll_payloads(name, source))
         return iter(docs)
 
+    def document_chunks(self, collection: str, doc_id: str) -> list[Chunk]:
+        """One document's chunks in position order ([] if it is not there)."""
+        name = self._name(collection)
+        flt = self._filter(SearchFilter(doc_ids=(doc_id,)))
+        chunks: list[Chunk] = []
+        offset: Any = None
+        with self._guard(f"reading {name}"):
+            if not self._exists(name):
+                return []
+            while True:
+                records, offset = self._client.scroll(
+                    name,
+                    scroll_filter=flt,
+                    limit=SCROLL_BATCH,
+                    offset=offset,
+                    with_payload=True,
+                    with_vectors=False,
+                )
+                chunks.extend(chunk_from_payload(record.payload or {}) for record in records)
+                if offset is None:
+                    break
+        return sorted(chunks, key=lambda chunk: chunk.position)
+
     def stats(self, collection: str) -> CollectionStats:
         """Point, document and per-source point counts (zeros if the collection is missing)."""
         name = self._name(collection)

@@ -15,7 +15,7 @@ from lumen.errors import InputError
 from lumen.eval.context import EvalContext, IndexHandle
 from lumen.eval.registry import TaskSpec
 from lumen.eval.schema import IndexInfo, ItemRecord
-from lumen.rag.prompt import truncate_to_tokens
+from lumen.rag.prompt import source_text
 
 if TYPE_CHECKING:
     from lumen.components.llm.base import LLM
@@ -209,7 +209,7 @@ def format_passages(
         remaining = budget - spent - llm.count_tokens(prefix) - 2
         if remaining < 24:
             break
-        text = truncate_to_tokens(llm, " ".join(chunk.text.split()), remaining)
+        text = " ".join(source_text(llm, item, remaining).split())
         if not text:
             break
         block = prefix + text
