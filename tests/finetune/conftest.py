@@ -66,7 +66,12 @@ def tiny_mapping(sources: Path, out_dir: Path, **train: Any) -> dict[str, Any]:
             "min_free_disk_gb": 0.1,
             **train,
         },
-        "evaluate": {"max_items": 3, "context_window": 1024, "generate_tokens": 8},
+        "evaluate": {
+            "max_items": 3,
+            "context_window": 1024,
+            "generate_tokens": 8,
+            "neighbours": 2,  # an abstract's chunks around each hit, as the recipes retrieve
+        },
     }
 
 

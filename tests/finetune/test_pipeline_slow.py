@@ -97,6 +97,7 @@ def test_prepare_train_resume_merge_export_answer(
     registered = with_registered_model(settings, "tiny-test")
     assert registered.llm.model_path == gguf.resolve()
     assert registered.llm.verdict_first is True
+    assert registered.retrieval.neighbours == 2  # it retrieves as it is evaluated
 
     # evaluate (3 test items, gold abstract and retrieved passages; 2 MIRAGE questions a task)
     result = runner.invoke(
@@ -121,6 +122,7 @@ def test_prepare_train_resume_merge_export_answer(
     assert set(retrieved["models"]) == {"before", "after"}
     assert retrieved["models"]["after"]["n"] == report["test_items"]
     assert retrieved["own_abstract_retrieved"] > 0  # the index holds every item's abstract
+    assert retrieved["neighbours"] == 2
     rows = [json.loads(line) for line in (out / "eval" / "items.jsonl").open()]
     assert {(r["model"], r["context"]) for r in rows} == {
         (m, c) for m in ("before", "after") for c in ("gold", "retrieved")
