@@ -53,8 +53,8 @@ def truncate_around(llm: LLM, text: str, budget: int, focus: tuple[int, int]) ->
         return text
     start, end = focus
     core = text[start:end]
-    if not core.strip() or llm.count_tokens(core) >= budget:
-        return truncate_to_tokens(llm, core or text, budget)
+    if not core.strip():
+        return truncate_to_tokens(llm, text, budget)
     before = text[:start].split(" ") if start > 0 else []
     after = text[end:].split(" ") if end < len(text) else []
 
@@ -69,6 +69,8 @@ def truncate_around(llm: LLM, text: str, budget: int, focus: tuple[int, int]) ->
             + (" ..." if len(tail) < len(after) else "")
         )
 
+    if llm.count_tokens(window(0)) > budget:  # the hit alone is too long: its start
+        return truncate_to_tokens(llm, core, budget)
     low, high = 0, max(len(before), len(after))
     while low < high:
         mid = (low + high + 1) // 2
