@@ -365,16 +365,18 @@ class QdrantClientStore:
             )
         return self._hits(result.points)
 
-    def _scroll_payloads(self, name: str, source: str | None) -> Iterator[dict[str, Any]]:
+    def _scroll_payloads(
+        self, name: str, flt: models.Filter | None, fields: list[str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching point's payload (only ``fields`` if given), page by page."""
         offset: Any = None
-        flt = self._filter(None, source)
         while True:
             records, offset = self._client.scroll(
                 name,
                 scroll_filter=flt,
                 limit=SCROLL_BATCH,
                 offset=offset,
-                with_payload=list(DOCUMENT_FIELDS),
+                with_payload=fields if fields is not None else True,
                 with_vectors=False,
             )
             for record in records:
@@ -388,30 +390,19 @@ class QdrantClientStore:
         with self._guard(f"reading {name}"):
             if not self._exists(name):
                 return iter(())
-            docs = aggregate_documents(self._scroll_payloads(name, source))
+            docs = aggregate_documents(
+                self._scroll_payloads(name, self._filter(None, source), list(DOCUMENT_FIELDS))
+            )
         return iter(docs)
 
     def document_chunks(self, collection: str, doc_id: str) -> list[Chunk]:
         """One document's chunks in position order ([] if it is not there)."""
         name = self._name(collection)
         flt = self._filter(SearchFilter(doc_ids=(doc_id,)))
-        chunks: list[Chunk] = []
-        offset: Any = None
         with self._guard(f"reading {name}"):
             if not self._exists(name):
                 return []
-            while True:
-                records, offset = self._client.scroll(
-                    name,
-                    scroll_filter=flt,
-                    limit=SCROLL_BATCH,
-                    offset=offset,
-                    with_payload=True,
-                    with_vectors=False,
-                )
-                chunks.extend(chunk_from_payload(record.payload or {}) for record in records)
-                if offset is None:
-                    break
+            chunks = [chunk_from_payload(payload) for payload in self._scroll_payloads(name, flt)]
         return sorted(chunks, key=lambda chunk: chunk.position)
 
     def stats(self, collection: str) -> CollectionStats:
@@ -421,7 +412,7 @@ class QdrantClientStore:
             if not self._exists(name):
                 return CollectionStats(name=collection, points=0, documents=0)
             points = self._count(name, fresh=True)
-            docs = aggregate_documents(self._scroll_payloads(name, None))
+            docs = aggregate_documents(self._scroll_payloads(name, None, list(DOCUMENT_FIELDS)))
         return stats_from_documents(collection, points, docs)
 
     def collections(self) -> list[str]:
