@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -77,12 +78,18 @@ class Lumen:
     """Lumen's parts for one settings object, each built on first use; close() releases them."""
 
     def __init__(
-        self, settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        llm_loader: Callable[[], LLM] | None = None,
     ) -> None:
         self.settings = settings
         if embedder is not None:  # share a loaded model (tests, the evaluation harness)
             self.__dict__["embedder"] = embedder
         self._llm = llm
+        self._llm_loader = llm_loader
 
     @cached_property
     def store(self) -> VectorStore:
@@ -150,7 +157,8 @@ class Lumen:
 
     def _load_llm(self) -> LLM:
         if self._llm is None:
-            self._llm = build_llm(self.settings.llm)
+            loader = self._llm_loader or (lambda: build_llm(self.settings.llm))
+            self._llm = loader()
         return self._llm
 
     def close(self) -> None:
@@ -171,10 +179,18 @@ class Lumen:
 
 
 def build_lumen(
-    settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    llm: LLM | None = None,
+    llm_loader: Callable[[], LLM] | None = None,
 ) -> Lumen:
-    """Lumen's parts for ``settings`` (nothing is loaded until used)."""
-    return Lumen(settings, embedder=embedder, llm=llm)
+    """Lumen's parts for ``settings`` (nothing is loaded until used).
+
+    ``embedder`` and ``llm`` share parts already loaded; ``llm_loader`` builds the LLM on
+    the first question instead of ``settings.llm`` (the evaluation harness's choice).
+    """
+    return Lumen(settings, embedder=embedder, llm=llm, llm_loader=llm_loader)
 
 
 def pipeline_identity(settings: Settings) -> str:

@@ -314,11 +314,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Code, then environment, then the settings file, then the profile's defaults."""
+        yaml_file = _YamlFileSource(settings_cls)
         return (
             init_settings,
             env_settings,
-            _YamlFileSource(settings_cls),
-            _ProfileSource(settings_cls),
+            yaml_file,
+            _ProfileSource(settings_cls, chosen_by=(init_settings, env_settings, yaml_file)),
         )
 
 
@@ -351,13 +352,29 @@ class _YamlFileSource(PydanticBaseSettingsSource):
 
 
 class _ProfileSource(PydanticBaseSettingsSource):
-    """Defaults of the production profile, beneath everything set explicitly."""
+    """Defaults of the production profile, beneath everything set explicitly.
+
+    The profile itself is read from the sources above it, first one wins: code
+    (``load_settings(profile=...)``), ``LUMEN_PROFILE``, then the settings file.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        *,
+        chosen_by: tuple[PydanticBaseSettingsSource, ...],
+    ) -> None:
+        super().__init__(settings_cls)
+        self._chosen_by = chosen_by
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        profile = os.environ.get("LUMEN_PROFILE", "embedded")
+        profile = next(
+            (values["profile"] for values in (s() for s in self._chosen_by) if "profile" in values),
+            "embedded",
+        )
         if profile == "production":
             return {key: dict(value) for key, value in PRODUCTION_DEFAULTS.items()}
         return {}

@@ -66,7 +66,7 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise fail("give both --ssl-certfile and --ssl-keyfile", 2)
     if model is not None:
-        from lumen.finetune.registry import with_registered_model
+        from lumen.components.llm.registry import with_registered_model
 
         settings = with_registered_model(settings, model)
     services = build_services(settings)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -45,6 +45,8 @@ class QAPair:
     doc_id: str
     qtype: str = ""
     focus: str = ""
+    relative_path: str = ""
+    """The XML file's path under the MedQuAD folder (file names recur across collections)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def iter_qa_pairs(
         try:
             parsed = parse_file(path)
             if include_variants or not parsed.variant:
-                pairs.extend(parsed.pairs)
+                where = path.relative_to(root).as_posix()
+                pairs.extend(replace(pair, relative_path=where) for pair in parsed.pairs)
         except ValueError as exc:
             if report is not None:
                 report(path, str(exc))
