@@ -7,8 +7,8 @@ import os
 import shutil
 import socket
 import ssl
-import time
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +126,23 @@ def test_only_lumen_and_prometheus_share_the_databases_network(compose: dict[str
     template_networks = compose["x-lumen"]["networks"]
     on_backend = set()
     for name, service in compose["services"].items():
-        networks = service.get("networks", template_networks if name in ("migrate", "worker") else [])
+        networks = service.get(
+            "networks", template_networks if name in ("migrate", "worker") else []
+        )
         if "backend" in networks:
             on_backend.add(name)
         if name in DATABASES:
             assert list(networks) == ["backend"], name
             assert "ports" not in service, f"{name} is published on the host"
-    assert on_backend == {*DATABASES, "api", "worker", "migrate", "llm-cpu", "llm-gpu", "prometheus"}
+    assert on_backend == {
+        *DATABASES,
+        "api",
+        "worker",
+        "migrate",
+        "llm-cpu",
+        "llm-gpu",
+        "prometheus",
+    }
     published = {n for n, s in compose["services"].items() if "ports" in s}
     assert published == {"caddy", "grafana"}
     assert compose["services"]["grafana"]["ports"] == ["127.0.0.1:3000:3000"]

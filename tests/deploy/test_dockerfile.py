@@ -74,7 +74,9 @@ def test_final_stages_run_as_a_user_with_a_healthcheck_and_no_compilers(target: 
     users = [line.split()[1] for line in instructions if line.upper().startswith("USER ")]
     assert users, f"{target} sets no USER"
     assert users[-1].split(":")[0] not in ("root", "0"), users
-    assert any(line.upper().startswith("HEALTHCHECK") and "/healthz" in line for line in instructions)
+    assert any(
+        line.upper().startswith("HEALTHCHECK") and "/healthz" in line for line in instructions
+    )
     runs = " ".join(line for line in instructions if line.upper().startswith("RUN "))
     for compiler in ("build-essential", "gcc", "cmake", "apt-get install"):
         assert compiler not in runs, f"{target} installs {compiler}"

@@ -58,7 +58,11 @@ def manifests() -> list[dict[str, Any]]:
                 "metrics": {"serviceMonitor": {"enabled": True}},
                 "networkPolicy": {
                     "inClusterDatabases": [
-                        {"name": "postgres", "podSelector": {"matchLabels": {"app": "pg"}}, "port": 5432}
+                        {
+                            "name": "postgres",
+                            "podSelector": {"matchLabels": {"app": "pg"}},
+                            "port": 5432,
+                        }
                     ]
                 },
             },
@@ -181,10 +185,15 @@ def test_an_existing_secret_replaces_the_generated_one() -> None:
     assert not list(by_kind(manifests, "Secret"))
     api = named(manifests, "Deployment", "-api")
     volumes = api["spec"]["template"]["spec"]["volumes"]
-    assert {"name": "secrets", "secret": {"secretName": "lumen-vault", "defaultMode": 0o440}} in volumes
+    assert {
+        "name": "secrets",
+        "secret": {"secretName": "lumen-vault", "defaultMode": 0o440},
+    } in volumes
 
 
 def test_autoscaling_off_sets_the_replica_count() -> None:
-    manifests = render(merged(REQUIRED, {"api": {"autoscaling": {"enabled": False}, "replicas": 3}}))
+    manifests = render(
+        merged(REQUIRED, {"api": {"autoscaling": {"enabled": False}, "replicas": 3}})
+    )
     assert named(manifests, "Deployment", "-api")["spec"]["replicas"] == 3
     assert not list(by_kind(manifests, "HorizontalPodAutoscaler"))
