@@ -27,6 +27,13 @@ if [ -f "$in/MANIFEST.sha256" ]; then
     (cd "$in" && sha256sum --check --quiet MANIFEST.sha256) || die "the backup's checksums do not match"
 fi
 
+# Checked before anything is touched: a key file is never overwritten.
+if [ -n "${KEY_FILE:-}" ]; then
+    source_keys=${KEY_BACKUP:-$in/keys.json}
+    [ -f "$source_keys" ] || die "no key file backup at $source_keys"
+    [ -e "$KEY_FILE" ] && die "$KEY_FILE exists: move it away first (a key file is never overwritten)"
+fi
+
 db_url=$(read_setting DATABASE_URL)
 [ -n "$db_url" ] || die "set DATABASE_URL or DATABASE_URL_FILE"
 db_url=$(printf '%s' "$db_url" | sed -E 's#^postgresql\+[a-z0-9]+://#postgresql://#')
@@ -52,9 +59,6 @@ if [ -n "$qdrant_url" ] && [ -d "$in/qdrant" ]; then
 fi
 
 if [ -n "${KEY_FILE:-}" ]; then
-    source_keys=${KEY_BACKUP:-$in/keys.json}
-    [ -f "$source_keys" ] || die "no key file backup at $source_keys"
-    [ -e "$KEY_FILE" ] && die "$KEY_FILE exists: move it away first (a key file is never overwritten)"
     cp "$source_keys" "$KEY_FILE"
     chmod 600 "$KEY_FILE"
     echo "restore: key file -> $KEY_FILE"
