@@ -281,3 +281,10 @@ def test_the_scripts_need_their_arguments() -> None:
     for script in ("backup.sh", "restore.sh"):
         result = subprocess.run(["bash", str(DEPLOY / script)], capture_output=True, text=True)
         assert result.returncode == 1 and "usage" in result.stderr
+
+
+def test_the_shell_scripts_pass_shellcheck() -> None:
+    tool = need_tool("shellcheck")
+    scripts = [str(DEPLOY / n) for n in ("backup.sh", "restore.sh", "init-secrets.sh")]
+    result = subprocess.run([tool, *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -88,12 +88,12 @@ def test_every_service_restarts_has_a_healthcheck_and_a_pinned_image(
         merged = {**template, **service} if name in ("api", "worker", "migrate") else service
         image = merged["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: {image}"
-        expected_restart = "no" if name == "migrate" else "unless-stopped"
+        expected_restart = "no" if name in ("migrate", "backup") else "unless-stopped"
         assert merged["restart"] == expected_restart, name
         check = merged.get("healthcheck")
         assert check, f"{name} has no healthcheck"
         if check.get("disable"):
-            assert name in ("migrate", "worker"), f"{name} turns its healthcheck off"
+            assert name in ("migrate", "worker", "backup"), f"{name} turns its healthcheck off"
         else:
             assert check["test"][0] in ("CMD", "CMD-SHELL")
 
@@ -142,6 +142,7 @@ def test_only_lumen_and_prometheus_share_the_databases_network(compose: dict[str
         "llm-cpu",
         "llm-gpu",
         "prometheus",
+        "backup",
     }
     published = {n for n, s in compose["services"].items() if "ports" in s}
     assert published == {"caddy", "grafana"}
@@ -229,3 +230,27 @@ def test_caddy_refuses_tls_1_2_and_serves_tls_1_3(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_init_secrets_writes_every_secret_once(tmp_path: Path) -> None:
+    from lumen.security.crypto import load_key_file
+
+    shutil.copy(DEPLOY / "init-secrets.sh", tmp_path / "init-secrets.sh")
+    for _ in range(2):  # the second run keeps what the first made
+        result = subprocess.run(
+            ["bash", str(tmp_path / "init-secrets.sh")], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        if _ == 0:
+            first = {p.name: p.read_text() for p in (tmp_path / "secrets").iterdir()}
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    expected = {Path(s["file"]).name for s in compose["secrets"].values()}
+    secrets = tmp_path / "secrets"
+    assert {p.name for p in secrets.iterdir()} == expected
+    assert {p.name: p.read_text() for p in secrets.iterdir()} == first
+    password = (secrets / "postgres_password").read_text().strip()
+    assert len(password) >= 24
+    assert f"lumen:{password}@postgres:5432/lumen" in (secrets / "database_url").read_text()
+    assert (secrets / "redis_password").read_text().strip() in (secrets / "redis_url").read_text()
+    assert oct(secrets.stat().st_mode & 0o777) == "0o700"
+    load_key_file(secrets / "keys.json")  # a valid key file

@@ -49,6 +49,7 @@ def test_hadolint_passes() -> None:
 def test_bases_are_pinned_to_exact_versions() -> None:
     text = DOCKERFILE.read_text()
     args = build_args(text)
+    assert set(stages(text)) >= {"web", "builder", "server", "embedded", "backup"}
     for name, stage in stages(text).items():
         if name == "__args__":
             continue
@@ -57,7 +58,7 @@ def test_bases_are_pinned_to_exact_versions() -> None:
             assert image in stages(text), image
             continue
         tag = image.split(":", 1)[1]
-        assert tag != "latest" and re.match(r"\d+\.\d+\.\d+", tag), f"{name}: {image} is not pinned"
+        assert tag != "latest" and re.match(r"\d+\.\d+", tag), f"{name}: {image} is not pinned"
 
 
 @pytest.mark.parametrize("target", ["server", "embedded"])
