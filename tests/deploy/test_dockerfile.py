@@ -112,3 +112,19 @@ def test_the_python_the_image_needs_is_in_the_venv_it_copies(tmp_path: Path) -> 
             fields = model.model_fields  # type: ignore[attr-defined]
             assert part in fields, name
             model = fields[part].annotation
+
+
+def test_secrets_and_local_state_stay_out_of_the_build_context() -> None:
+    ignored = {
+        line.strip()
+        for line in (DEPLOY.parent / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"deploy/secrets", "deploy/backups", ".venv", ".lumen", "web/node_modules"} <= ignored
+    # What the Dockerfile copies from the context is not ignored.
+    copied = re.findall(
+        r"^COPY (?!--from)(?:--\S+ )*(.+) \S+$", DOCKERFILE.read_text(), re.MULTILINE
+    )
+    for sources in copied:
+        for source in sources.split():
+            assert source.rstrip("/") not in ignored, source
