@@ -35,3 +35,44 @@ def test_the_scrape_config_loads(tmp_path: Path) -> None:
     )
     result = run(need_tool("promtool"), "check", "config", str(tmp_path / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dashboard_is_provisioned_against_the_provisioned_data_source() -> None:
+    import json
+
+    import yaml
+
+    grafana = DEPLOY / "grafana"
+    source = yaml.safe_load((grafana / "provisioning/datasources/prometheus.yml").read_text())
+    uid = source["datasources"][0]["uid"]
+    provider = yaml.safe_load((grafana / "provisioning/dashboards/lumen.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboard = json.loads((grafana / "dashboards/lumen.json").read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    queries = [p for p in panels if p["type"] != "row"]
+    assert len(queries) >= 20
+    for panel in queries:
+        assert panel["datasource"]["uid"] == uid
+        assert panel["targets"] and all(t["expr"].strip() for t in panel["targets"])
+        box = panel["gridPos"]
+        assert box["x"] + box["w"] <= 24
+    titles = " ".join(p["title"] for p in queries).lower()
+    for topic in (
+        "p95",
+        "tokens/s",
+        "cache",
+        "rate-limit",
+        "safety",
+        "hallucination",
+        "abstention",
+        "satisfaction",
+        "database",
+        "queue",
+        "active users",
+        "patient vs pharma",
+        "audit",
+        "certificate",
+        "in flight",
+    ):
+        assert topic in titles, topic
