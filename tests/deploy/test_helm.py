@@ -55,7 +55,11 @@ def manifests() -> list[dict[str, Any]]:
             REQUIRED,
             {
                 "ingress": {"enabled": True},
-                "metrics": {"serviceMonitor": {"enabled": True}},
+                "metrics": {
+                    "serviceMonitor": {"enabled": True},
+                    "prometheusRule": {"enabled": True},
+                    "grafanaDashboard": {"enabled": True},
+                },
                 "networkPolicy": {
                     "inClusterDatabases": [
                         {
@@ -197,3 +201,22 @@ def test_autoscaling_off_sets_the_replica_count() -> None:
     )
     assert named(manifests, "Deployment", "-api")["spec"]["replicas"] == 3
     assert not list(by_kind(manifests, "HorizontalPodAutoscaler"))
+
+
+def test_alert_rules_and_dashboard_ship_with_the_chart(manifests: list[dict[str, Any]]) -> None:
+    import json
+
+    rules = next(by_kind(manifests, "PrometheusRule"))
+    assert rules["spec"] == yaml.safe_load((DEPLOY / "prometheus/alerts.yml").read_text())
+    dashboard = named(manifests, "ConfigMap", "-dashboard")
+    assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(dashboard["data"]["lumen.json"]) == json.loads(
+        (DEPLOY / "grafana/dashboards/lumen.json").read_text()
+    )
+    # The chart's copies are the same files, byte for byte.
+    assert (CHART / "files/alerts.yml").read_bytes() == (
+        DEPLOY / "prometheus/alerts.yml"
+    ).read_bytes()
+    assert (CHART / "files/lumen-dashboard.json").read_bytes() == (
+        DEPLOY / "grafana/dashboards/lumen.json"
+    ).read_bytes()
