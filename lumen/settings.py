@@ -384,6 +384,7 @@ class _EnvFileReferenceSource(PydanticBaseSettingsSource):
 
     Containers pass secrets as files (Docker and Kubernetes secrets); a name is read this way
     only when ``X`` is a setting and ``X_FILE`` is not one itself (``security.key_file`` is).
+    An empty file leaves the setting unset.
     """
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
@@ -405,6 +406,8 @@ class _EnvFileReferenceSource(PydanticBaseSettingsSource):
                 content = Path(value).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ValueError(f"cannot read {name}={value}: {exc.strerror}") from exc
+            if not content:  # an empty secret is an unset one
+                continue
             target = found
             for part in parts[:-1]:
                 target = target.setdefault(part, {})

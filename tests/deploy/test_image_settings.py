@@ -46,6 +46,14 @@ def test_a_missing_secret_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
         Settings()
 
 
+def test_an_empty_secret_file_leaves_the_setting_unset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "qdrant").write_text("\n")
+    monkeypatch.setenv("LUMEN_VECTOR_STORE__API_KEY_FILE", str(tmp_path / "qdrant"))
+    assert Settings().vector_store.api_key is None
+
+
 def test_unknown_names_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LUMEN_NOT_A_SETTING_FILE", "/nowhere")
     assert Settings().database.url is None
