@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,15 @@ def test_sentry_sends_only_scrubbed_events() -> None:
     text = json.dumps(payloads)
     assert CANARY not in text
     assert "lookup failed for [EMAIL]" in text and "note about [EMAIL]" in text
+
+
+def test_an_unreadable_certificate_is_a_clear_input_error(tmp_path: Path) -> None:
+    from lumen.errors import InputError
+    from lumen.observability.setup import certificate_expiry
+
+    bad = tmp_path / "cert.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(InputError, match="cannot read the certificate"):
+        certificate_expiry(bad)
+    with pytest.raises(InputError, match="cannot read the certificate"):
+        certificate_expiry(tmp_path / "missing.pem")
