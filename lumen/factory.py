@@ -24,6 +24,9 @@ from lumen.settings import EmbeddingSettings, LLMSettings, Settings
 if TYPE_CHECKING:
     from lumen.clock import Clock
     from lumen.components.kv.base import KVStore
+    from lumen.db.session import Database
+    from lumen.observability.metrics import Metrics
+    from lumen.services.audit import AuditLog
     from lumen.services.container import Services
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path) -> Embedder:
             batch_size=settings.batch_size,
             max_tokens=settings.max_tokens,
             threads=settings.threads,
+            graph_path=settings.onnx_path,
         )
     from lumen.components.embedding.sentence_transformers import SentenceTransformerEmbedder
 
@@ -251,6 +255,9 @@ def build_services(
     kv = kv or open_kv(settings.kv, clock)
     auth = settings.auth
     limiter = RateLimiter(kv)
+    metrics = Metrics()
+    audit = AuditLog(database, clock)
+    _instrument(metrics, database, audit, clock, settings)
     return Services(
         settings=settings,
         clock=clock,
@@ -270,13 +277,29 @@ def build_services(
             per_ip=auth.login_failures_per_ip,
             window_s=auth.login_window_s,
         ),
-        audit=AuditLog(database, clock),
+        audit=audit,
         hasher=PasswordHasher(),
         policy=PasswordPolicy.from_settings(auth),
         lumen=lumen or build_lumen(settings),
         cache=AnswerCache(
             kv, keyring, ttl_s=settings.api.cache_ttl_s, identity=pipeline_identity(settings)
         ),
-        metrics=Metrics(),
+        metrics=metrics,
         owns_lumen=lumen is None,
     )
+
+
+def _instrument(
+    metrics: Metrics, database: Database, audit: AuditLog, clock: Clock, settings: Settings
+) -> None:
+    """Query timing and the scrape-time collectors (usage, audit chain) on ``metrics``."""
+    from lumen.observability.collectors import AuditChainCollector, UsageCollector
+    from lumen.observability.db import instrument_engine
+
+    instrument_engine(database.engine, metrics.db_query_seconds)
+    observability = settings.observability
+    metrics.register(UsageCollector(database, clock, ttl_s=observability.usage_refresh_s))
+    if observability.audit_check_interval_s > 0:
+        metrics.register(
+            AuditChainCollector(audit, clock, interval_s=observability.audit_check_interval_s)
+        )

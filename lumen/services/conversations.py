@@ -465,6 +465,7 @@ def give_feedback(
         services.keyring.encrypt(comment, context=comment_context(feedback.id)) if comment else None
     )
     db.commit()
+    services.metrics.feedback_given(rating=rating)
     services.audit.record(
         actor=actor, action="feedback.create", object_type="feedback", object_id=feedback.id
     )
