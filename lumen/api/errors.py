@@ -191,10 +191,18 @@ def _openai_param(loc: tuple[Any, ...]) -> str:
     """A pydantic location as OpenAI names parameters: ``messages[0].content``."""
     name = ""
     for part in loc:
-        if part in ("body", "query", "path", "header", "cookie"):
+        if part in ("body", "query", "path", "header", "cookie") or _union_tag(part):
             continue
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name
+
+
+def _union_tag(part: object) -> bool:
+    """Pydantic names the member of a union that failed (``list[str]``, ``str``)."""
+    return isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
 
 
 def _openai_validation(exc: RequestValidationError) -> JSONResponse:

@@ -6,7 +6,7 @@ them work unchanged; ``citations`` and ``lumen`` are Lumen's additions.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,7 +51,9 @@ class ChatCompletionRequest(BaseModel):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     seed: int | None = None
-    stop: str | list[str] | None = Field(None, max_length=4)
+    stop: (
+        Annotated[str, Field(max_length=200)] | Annotated[list[str], Field(max_length=4)] | None
+    ) = None
     user: str | None = Field(None, max_length=256)
     metadata: dict[str, str] | None = Field(None, max_length=16)
     store: bool | None = None

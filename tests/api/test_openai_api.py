@@ -174,6 +174,8 @@ def test_calls_are_stored_for_the_keys_owner_unless_the_key_says_not(
         ({"max_tokens": 1_000_000}, "max_tokens"),
         ({"n": 500}, "n"),
         ({"temperature": 3}, "temperature"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"messages": [{"role": "user", "content": 42}]}, "messages[0].content"),
         ({"messages": []}, "messages"),
         ({"messages": [{"role": "user", "content": "hi"}] * 65}, "messages"),
         ({"messages": [{"role": "assistant", "content": "What is glaucoma?"}]}, "messages"),
