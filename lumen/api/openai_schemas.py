@@ -6,9 +6,9 @@ them work unchanged; ``citations`` and ``lumen`` are Lumen's additions.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_MESSAGES = 64
 MAX_COMPLETION_TOKENS = 4096
@@ -51,9 +51,7 @@ class ChatCompletionRequest(BaseModel):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     seed: int | None = None
-    stop: (
-        Annotated[str, Field(max_length=200)] | Annotated[list[str], Field(max_length=4)] | None
-    ) = None
+    stop: str | list[str] | None = None
     user: str | None = Field(None, max_length=256)
     metadata: dict[str, str] | None = Field(None, max_length=16)
     store: bool | None = None
@@ -69,6 +67,14 @@ class ChatCompletionRequest(BaseModel):
     response_format: dict[str, Any] | None = None
     modalities: list[str] | None = None
     audio: dict[str, Any] | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _few_short_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        stops = [value] if isinstance(value, str) else value or []
+        if len(stops) > 4 or any(len(s) > 200 for s in stops):
+            raise ValueError("at most 4 stop sequences of up to 200 characters")
+        return value
 
 
 class CitationOut(BaseModel):
