@@ -115,29 +115,35 @@ def api_key(client: httpx.Client, base: str) -> str:
 
 def stream_lumen(
     client: httpx.Client, base: str, headers: dict[str, str], question: str
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """/api/v1, streamed: first event, first draft token, the verified final event."""
     conversation = client.post(f"{base}/api/v1/conversations", json={}, headers=headers)
     url = f"{base}/api/v1/conversations/{conversation.json()['id']}/messages"
-    marks: dict[str, float] = {}
+    marks: dict[str, Any] = {}
     started = time.perf_counter()
+    event = ""
     with client.stream(
         "POST", url, json={"content": question, "stream": True}, headers=headers
     ) as response:
         for line in response.iter_lines():
             now = (time.perf_counter() - started) * 1000
             if line.startswith("event: "):
-                marks.setdefault(f"first_{line[7:]}", now)
+                event = line[7:]
+                marks.setdefault(f"first_{event}", now)
+            elif line.startswith("data: ") and event == "final":
+                marks["mode"] = json.loads(line[6:])["answer"]["mode"]
+            elif line.startswith("data: ") and event == "error":
+                marks["mode"] = "error"
     marks["total"] = (time.perf_counter() - started) * 1000
     return marks
 
 
 def stream_openai(
     client: httpx.Client, base: str, headers: dict[str, str], question: str
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """/v1, streamed: first chunk (the role), first content, ``[DONE]``."""
     body = {"model": "lumen", "stream": True, "messages": [{"role": "user", "content": question}]}
-    marks: dict[str, float] = {}
+    marks: dict[str, Any] = {}
     started = time.perf_counter()
     with client.stream("POST", f"{base}/v1/chat/completions", json=body, headers=headers) as r:
         for line in r.iter_lines():
@@ -147,8 +153,16 @@ def stream_openai(
             marks.setdefault("first_chunk", now)
             if line == "data: [DONE]":
                 marks["done"] = now
-            elif '"content":"' in line.replace(": ", ":") and '"content":""' not in line:
-                marks.setdefault("first_content", now)
+                continue
+            data = json.loads(line[6:])
+            if "error" in data:
+                marks["mode"] = "error"
+                continue
+            for choice in data["choices"]:
+                if choice["delta"].get("content"):
+                    marks.setdefault("first_content", now)
+                if choice.get("finish_reason"):
+                    marks["mode"] = data["lumen"]["mode"]
     marks["total"] = (time.perf_counter() - started) * 1000
     return marks
 
@@ -164,6 +178,7 @@ def run_fresh(
     """Each question through both APIs, generated afresh each time."""
     lumen_marks: list[dict[str, float]] = []
     openai_marks: list[dict[str, float]] = []
+    stream_lumen(client, base, headers, "What is glaucoma?")  # loads the models; not counted
     for n, question in enumerate(questions):
         # Alternate which API goes first, so that neither always meets a warmer machine.
         for which in ("api", "v1") if n % 2 == 0 else ("v1", "api"):
@@ -191,6 +206,10 @@ def run_fresh(
     return {
         "api_v1_stream": api,
         "openai_v1_stream": v1,
+        "modes": {
+            "api_v1": [m.get("mode", "none") for m in lumen_marks],
+            "openai_v1": [m.get("mode", "none") for m in openai_marks],
+        },
         "total_difference_per_question_ms": summary(diffs),
     }
 
@@ -267,7 +286,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.legend(loc="lower right")
     top.set_title(
         f"/v1 beside /api/v1 ({results['questions']} questions, "
-        f"{results['machine']['cpus']} CPUs); cached overhead p50: "
+        f"{results['machine']['cpus']} CPUs)\ncached answers, /v1 minus /api/v1 at p50: "
         f"JSON {results['cached']['overhead_json_p50_ms']} ms, "
         f"stream {results['cached']['overhead_stream_p50_ms']} ms"
     )
