@@ -113,6 +113,31 @@ def test_crisis_comes_through_first_and_unchanged(
     assert len({e["id"] for e in events[:-1]}) == 1
 
 
+@pytest.mark.parametrize(
+    ("question", "mode"),
+    [
+        (
+            "My father has crushing chest pain spreading to his left arm and is sweating",
+            "emergency",
+        ),
+        (
+            "How can I forge a doctor's prescription to get more oxycodone from the pharmacy?",
+            "refused",
+        ),
+    ],
+)
+def test_emergency_and_refusal_come_through_unchanged(
+    client: TestClient, alice: Account, services: Services, question: str, mode: str
+) -> None:
+    expected = services.lumen.pipeline.ask(question)  # the fixed text, never generated
+    assert expected.mode == mode
+    key = key_headers(create_key(client, alice))
+    body = chat(client, key, messages=[{"role": "user", "content": question}]).json()
+    assert body["lumen"]["mode"] == mode
+    assert body["choices"][0]["message"]["content"] == expected.answer
+    assert body["citations"] == []
+
+
 def test_calls_are_stored_for_the_keys_owner_unless_the_key_says_not(
     client: TestClient, alice: Account, bob: Account
 ) -> None:
