@@ -11,9 +11,18 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
-from lumen.api.errors import ERROR_RESPONSES, install_error_handlers
+from lumen.api.errors import ERROR_RESPONSES, OPENAI_PREFIX, install_error_handlers
 from lumen.api.middleware import BodySizeLimit, RequestId, RequestMetrics, SecurityHeaders
-from lumen.api.routes import account, admin, auth, conversations, health, profiles
+from lumen.api.routes import (
+    account,
+    admin,
+    api_keys,
+    auth,
+    conversations,
+    health,
+    openai,
+    profiles,
+)
 from lumen.services.container import Services
 from lumen.settings import Settings
 
@@ -53,9 +62,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(limit_by_ip)], responses=ERROR_RESPONSES
     )
-    for module in (auth, account, profiles, conversations, admin):
+    for module in (auth, account, api_keys, profiles, conversations, admin):
         api.include_router(module.router)
     app.include_router(api)
+    # The OpenAI-compatible API, beside Lumen's own (its errors take OpenAI's shape).
+    app.include_router(openai.router, prefix=OPENAI_PREFIX, dependencies=[Depends(limit_by_ip)])
     app.include_router(health.router)
 
     if settings.api.cors_origins:

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from lumen.db.models import User
 from lumen.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
+from lumen.services import api_keys
+from lumen.services.api_keys import KeyGrant
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.sessions import SessionInfo
@@ -77,13 +79,14 @@ def limit_by_ip(request: Request, services: ServicesDep, ip: ClientIp) -> None:
 
 @dataclass(frozen=True)
 class Caller:
-    """The signed-in user, their session and how they authenticated."""
+    """The signed-in user, their session (or API key) and how they authenticated."""
 
     user: User
     session: SessionInfo
     token: str
     via_cookie: bool
     ip: str | None
+    api_key: KeyGrant | None = None
 
     @property
     def actor(self) -> Actor:
@@ -105,6 +108,8 @@ def get_caller(request: Request, services: ServicesDep, db: SessionDep, ip: Clie
     token, via_cookie = session_token(request, services)
     if not token:
         raise AuthenticationError("sign in first")
+    if not via_cookie and api_keys.looks_like_key(token):
+        return _key_caller(services, db, token, ip)
     info = services.sessions.resolve(token)  # KVUnavailable propagates: 503
     if info is None:
         raise AuthenticationError("your session has ended; sign in again")
@@ -115,6 +120,15 @@ def get_caller(request: Request, services: ServicesDep, db: SessionDep, ip: Clie
     if via_cookie and request.method not in SAFE_METHODS:
         check_csrf(request)
     return Caller(user=user, session=info, token=token, via_cookie=via_cookie, ip=ip)
+
+
+def _key_caller(services: Services, db: Session, token: str, ip: str | None) -> Caller:
+    """A caller behind a personal API key (bearer only: keys never travel in cookies)."""
+    user, grant = api_keys.authenticate(services, db, token=token, ip=ip)
+    now = services.clock.now()
+    # Keys have no server-side session; this stands in for one (it is never stored).
+    info = SessionInfo(f"apikey:{grant.key_id}", user.id, user.role, now, now, ip)
+    return Caller(user=user, session=info, token=token, via_cookie=False, ip=ip, api_key=grant)
 
 
 def check_csrf(request: Request) -> None:
@@ -136,3 +150,13 @@ def get_admin(caller: CurrentCaller) -> Caller:
 
 
 AdminCaller = Annotated[Caller, Depends(get_admin)]
+
+
+def get_session_caller(caller: CurrentCaller) -> Caller:
+    """The caller, signed in with a session: an API key cannot manage API keys."""
+    if caller.api_key is not None:
+        raise PermissionDeniedError("API keys cannot manage API keys; sign in to do this")
+    return caller
+
+
+SessionCaller = Annotated[Caller, Depends(get_session_caller)]

@@ -24,6 +24,7 @@ from lumen.errors import (
     RateLimitedError,
 )
 from lumen.services.conversations import AnswerUnavailableError
+from lumen.services.openai_api import ModelNotFoundError, UnsupportedParameterError
 
 logger = logging.getLogger(__name__)
 
@@ -98,25 +99,125 @@ def status_for(exc: LumenError) -> int:
     return 400
 
 
+def user_message(exc: LumenError) -> str:
+    """What a client is told about a Lumen error (component details stay in the log)."""
+    if isinstance(exc, KVUnavailable):
+        return "sign-in and sessions are unavailable right now; try again shortly"
+    if isinstance(exc, ComponentError) and not isinstance(exc, AnswerUnavailableError):
+        logger.error("component failure: %s", type(exc).__name__)
+        return "a part of Lumen is unavailable right now; try again shortly"
+    return str(exc)
+
+
+def _retry_headers(exc: LumenError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimitedError):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
+
+
 def lumen_error_response(exc: LumenError) -> JSONResponse:
     """A Lumen error as a response; its message is written for users."""
-    status = status_for(exc)
-    headers = None
     fields = None
     extra: dict[str, Any] | None = None
-    if isinstance(exc, RateLimitedError):
-        headers = {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, FieldError):
         fields = [{"field": exc.field, "message": str(exc)}]
     if isinstance(exc, AnswerUnavailableError):
         extra = {"message_id": exc.message_id}
-    message = str(exc)
-    if isinstance(exc, KVUnavailable):
-        message = "sign-in and sessions are unavailable right now; try again shortly"
-    elif isinstance(exc, ComponentError) and not isinstance(exc, AnswerUnavailableError):
-        logger.error("component failure: %s", type(exc).__name__)
-        message = "a part of Lumen is unavailable right now; try again shortly"
-    return error_response(status, message, fields=fields, headers=headers, extra=extra)
+    return error_response(
+        status_for(exc), user_message(exc), fields=fields, headers=_retry_headers(exc), extra=extra
+    )
+
+
+# The OpenAI-compatible API (/v1) answers errors in OpenAI's shape, which its SDKs read.
+OPENAI_PREFIX = "/v1"
+_OPENAI_TYPES = {
+    401: "invalid_request_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+_OPENAI_CODES = {401: "invalid_api_key", 404: "not_found", 429: "rate_limit_exceeded"}
+
+
+def is_openai_path(path: str) -> bool:
+    """Whether a request path belongs to the OpenAI-compatible API."""
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
+def openai_error_body(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    exc: LumenError | None = None,
+) -> dict[str, Any]:
+    """``{"error": {message, type, param, code}}``, from a Lumen error when there is one."""
+    if isinstance(exc, FieldError):
+        param = param or exc.field
+    if isinstance(exc, UnsupportedParameterError):
+        code = code or "unsupported_parameter"
+    elif isinstance(exc, ModelNotFoundError):
+        param, code = param or "model", code or "model_not_found"
+    kind = "server_error" if status >= 500 else _OPENAI_TYPES.get(status, "invalid_request_error")
+    return {
+        "error": {
+            "message": message,
+            "type": kind,
+            "param": param,
+            "code": code or _OPENAI_CODES.get(status),
+        }
+    }
+
+
+def openai_error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    exc: LumenError | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An OpenAI-style error; invalid input is a 400 there, as OpenAI answers it."""
+    status = 400 if status == 422 else status
+    body = openai_error_body(status, message, param=param, code=code, exc=exc)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _openai_param(loc: tuple[Any, ...]) -> str:
+    """A pydantic location as OpenAI names parameters: ``messages[0].content``."""
+    name = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header", "cookie") or _union_tag(part):
+            continue
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name
+
+
+def _union_tag(part: object) -> bool:
+    """Pydantic names the member of a union that failed (``list[str]``, ``str``)."""
+    return isinstance(part, str) and ("[" in part or part in _TYPE_NAMES)
+
+
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _openai_validation(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = tuple(first.get("loc", ()))
+    param = _openai_param(loc) or None
+    kind = first.get("type")
+    if kind == "json_invalid":
+        return openai_error_response(400, "the request body is not valid JSON")
+    if kind == "extra_forbidden":
+        return openai_error_response(
+            400, f"Unrecognized request argument supplied: {param}", param=param
+        )
+    if kind == "missing":
+        return openai_error_response(400, f"Missing required parameter: '{param}'", param=param)
+    message = f"Invalid value for '{param}': {first.get('msg', 'not valid')}"
+    return openai_error_response(400, message, param=param, code="invalid_value")
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -125,10 +226,12 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that give every error the same shape."""
+    """Register the handlers that give every error the same shape (OpenAI's under /v1)."""
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if is_openai_path(request.url.path):
+            return _openai_validation(exc)
         fields = [
             {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
             for e in exc.errors()
@@ -136,16 +239,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "the request is not valid", fields=fields)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if is_openai_path(request.url.path):
+            return openai_error_response(exc.status_code, message, headers=headers)
+        return error_response(exc.status_code, message, headers=headers)
 
     @app.exception_handler(LumenError)
-    async def _lumen(_request: Request, exc: LumenError) -> JSONResponse:
+    async def _lumen(request: Request, exc: LumenError) -> JSONResponse:
+        if is_openai_path(request.url.path):
+            return openai_error_response(
+                status_for(exc), user_message(exc), exc=exc, headers=_retry_headers(exc)
+            )
         return lumen_error_response(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The type only: exception messages may quote stored data.
         logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return error_response(500, "something went wrong on Lumen's side; try again")
+        message = "something went wrong on Lumen's side; try again"
+        if is_openai_path(request.url.path):
+            return openai_error_response(500, message)
+        return error_response(500, message)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lumen.api.errors import error_response
+from lumen.api.errors import error_response, is_openai_path, openai_error_response
 from lumen.observability.logs import request_id_var
 from lumen.observability.metrics import Metrics
 
@@ -72,7 +72,11 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, f"the request body is larger than {self.max_bytes} bytes")
+        message = f"the request body is larger than {self.max_bytes} bytes"
+        if is_openai_path(scope.get("path", "")):
+            response = openai_error_response(413, message)
+        else:
+            response = error_response(413, message)
         await response(scope, receive, send)
 
 

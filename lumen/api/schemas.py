@@ -148,6 +148,42 @@ class RoleUpdate(Strict):
     role: RoleName
 
 
+# Personal API keys
+
+
+class ApiKeyCreate(Strict):
+    """A new personal API key."""
+
+    name: str = Field(min_length=1, max_length=100, description="What the key is for.")
+    expires_in_days: int | None = Field(
+        None, ge=1, le=3650, description="Days until the key stops working; none: never."
+    )
+    store_conversations: bool = Field(
+        True, description="Keep questions asked with this key in the conversation history."
+    )
+
+
+class ApiKeyPublic(BaseModel):
+    """A key without its secret."""
+
+    id: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    role: RoleName
+    store_conversations: bool
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    """A new key with its secret, shown only in this response."""
+
+    key: str = Field(description="The secret: shown once, stored only as a hash.")
+
+
 # Patient profiles
 
 

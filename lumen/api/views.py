@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lumen.api.schemas import (
+    ApiKeyPublic,
     ConversationPublic,
     MessagePublic,
     ProfilePublic,
     SessionPublic,
     UserPublic,
 )
-from lumen.db.models import Conversation, PatientProfile, User
+from lumen.db.models import ApiKey, Conversation, PatientProfile, User
+from lumen.services.api_keys import is_active
 from lumen.services.profiles import ProfileData
 from lumen.services.sessions import SessionInfo
 
@@ -63,4 +65,20 @@ def session_public(info: SessionInfo, *, current_id: str) -> SessionPublic:
         ip=info.ip,
         user_agent=info.user_agent,
         current=info.session_id == current_id,
+    )
+
+
+def api_key_public(key: ApiKey, *, now: datetime) -> ApiKeyPublic:
+    """A key without its secret."""
+    return ApiKeyPublic(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        role=key.role,  # type: ignore[arg-type]
+        store_conversations=key.store_conversations,
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+        active=is_active(key, now),
     )

@@ -1,4 +1,4 @@
-"""Serves the web app's static export at ``/`` (the API keeps ``/api``).
+"""Serves the web app's static export at ``/`` (the APIs keep ``/api`` and ``/v1``).
 
 Pages are looked up the way the export lays them out (``/chat`` is ``chat.html``, ``/`` is
 ``index.html``); anything else is a file of the export or its ``404.html``. Every HTML page
@@ -83,7 +83,7 @@ class WebApp:
         if scope["type"] != "http":
             raise HTTPException(404)
         path: str = scope["path"]
-        if path == "/api" or path.startswith("/api/"):
+        if path in ("/api", "/v1") or path.startswith(("/api/", "/v1/")):
             raise HTTPException(404, "no such API route")
         method = scope["method"]
         if method not in ("GET", "HEAD"):

@@ -1,4 +1,4 @@
-"""Tables: users, patient profiles, conversations, messages, feedback and the audit log.
+"""Tables: users, API keys, patient profiles, conversations, messages, feedback, audit log.
 
 Columns ending in ``_enc`` hold AES-256-GCM tokens (lumen.security.crypto): patient data is
 never stored in clear text. Ids are random UUIDs so that they reveal nothing.
@@ -79,6 +79,30 @@ class User(Base):
     conversations: Mapped[list[Conversation]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+    api_keys: Mapped[list[ApiKey]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ApiKey(Base):
+    """A personal API key: only the SHA-256 of its secret is kept, with a visible prefix."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # The owner's role when the key was made; a key never outlives a role change.
+    role: Mapped[str] = mapped_column(String(16))
+    store_conversations: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship(back_populates="api_keys")
 
 
 class PatientProfile(Base):

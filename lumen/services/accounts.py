@@ -35,6 +35,7 @@ from lumen.security.totp import (
     provisioning_uri,
     verify_totp,
 )
+from lumen.services import api_keys
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.sessions import SessionInfo
@@ -427,13 +428,16 @@ def list_users(db: Session, *, limit: int, offset: int) -> tuple[list[User], int
 
 
 def set_role(services: Services, db: Session, *, user_id: str, role: Role, actor: Actor) -> User:
-    """Change a user's role (an admin action); the user's sessions end."""
+    """Change a user's role (an admin action); their sessions end, API keys too if it changed."""
     user = db.get(User, user_id)
     if user is None:
         raise NotFoundError("no such user")
     if user.id == actor.user_id and role != "admin":
         raise ConflictError("admins cannot remove their own admin role")
+    changed = user.role != role
     user.role = role
+    if changed:
+        api_keys.revoke_all(services, db, user_id=user.id)
     db.commit()
     services.sessions.revoke_all(user.id)
     services.audit.record(

@@ -196,15 +196,21 @@ def delete_conversation(
 
 @dataclass(frozen=True)
 class PendingQuestion:
-    """A stored question waiting for its answer, with everything needed to answer it."""
+    """A checked question waiting for its answer, with everything needed to answer it.
+
+    ``stored`` is False for a question answered without keeping it (an API key with
+    conversations turned off): then ``message_id`` names the answer but no row, and
+    ``conversation_id`` is None.
+    """
 
     message_id: str
-    conversation_id: str
+    conversation_id: str | None
     user_id: str
     question: str
     collections: tuple[str, ...]
     patient_context: str | None
     actor: Actor
+    stored: bool = True
 
 
 def submit_question(
@@ -212,15 +218,24 @@ def submit_question(
     db: Session,
     *,
     user: User,
-    conversation_id: str,
+    conversation_id: str | None,
     content: str,
     collections: list[str] | None,
     use_profile: bool,
     profile_id: str | None,
     actor: Actor,
+    store: bool = True,
 ) -> PendingQuestion:
-    """Check, rate-limit and store a question; the answer comes from :func:`answer_question`."""
-    conversation = _audited_lookup(services, db, user, conversation_id, "message.create", actor)
+    """Check, rate-limit and store a question; the answer comes from :func:`answer_question`.
+
+    Without ``conversation_id`` the question starts a new conversation; with ``store`` False
+    it is checked and rate-limited alike but kept nowhere.
+    """
+    conversation = (
+        _audited_lookup(services, db, user, conversation_id, "message.create", actor)
+        if conversation_id is not None
+        else None
+    )
     question = validate_question(content, services.settings.verify.max_question_chars)
     chosen = tuple(dict.fromkeys(collections or [KNOWLEDGE]))
     allowed = allowed_collections(user.role)
@@ -240,6 +255,25 @@ def submit_question(
     if not decision.allowed:
         services.metrics.rate_limited("ask")
         raise RateLimitedError("too many questions; wait a moment", decision.retry_after_s)
+    if not store:
+        return PendingQuestion(
+            message_id=new_id(),
+            conversation_id=None,
+            user_id=user.id,
+            question=question,
+            collections=chosen,
+            patient_context=patient_context,
+            actor=actor,
+            stored=False,
+        )
+    now = utcnow(services)
+    created = conversation is None
+    if conversation is None:
+        conversation = Conversation(id=new_id(), user_id=user.id, created_at=now, updated_at=now)
+        conversation.title_enc = services.keyring.encrypt(
+            DEFAULT_TITLE, context=title_context(conversation.id)
+        )
+        db.add(conversation)
     message = Message(
         id=new_id(),
         conversation_id=conversation.id,
@@ -247,17 +281,24 @@ def submit_question(
         status="pending",
         collections=list(chosen),
         used_profile=patient_context is not None,
-        created_at=utcnow(services),
+        created_at=now,
         timings_ms={},
     )
     message.question_enc = services.keyring.encrypt(question, context=question_context(message.id))
     conversation.updated_at = message.created_at
-    if decrypt_title(services, conversation) == DEFAULT_TITLE:
+    if created or decrypt_title(services, conversation) == DEFAULT_TITLE:
         conversation.title_enc = services.keyring.encrypt(
             _title_from(question), context=title_context(conversation.id)
         )
     db.add(message)
     db.commit()
+    if created:
+        services.audit.record(
+            actor=actor,
+            action="conversation.create",
+            object_type="conversation",
+            object_id=conversation.id,
+        )
     services.audit.record(
         actor=actor, action="message.create", object_type="message", object_id=message.id
     )
@@ -315,6 +356,60 @@ def _cache_key(services: Services, pending: PendingQuestion) -> str | None:
     return services.cache.key(pending.question, pending.collections, generation=generation)
 
 
+@dataclass(frozen=True)
+class ProducedAnswer:
+    """An answer as stored (a JSON-able dict), and whether it came from the cache."""
+
+    answer: dict[str, Any]
+    cached: bool
+
+
+def produce_answer(
+    services: Services,
+    pending: PendingQuestion,
+    *,
+    on_token: Callable[[str], None] | None = None,
+) -> ProducedAnswer:
+    """Run the pipeline (or use the cache) for a checked question; nothing is stored here.
+
+    On a model failure a stored question gets the status ``failed``.
+    """
+    cache = services.cache
+    cacheable = cache.cacheable(pending.question, used_profile=pending.patient_context is not None)
+    key = _cache_key(services, pending) if cacheable else None
+    cached = cache.get(key) if key else None
+    if key is not None:
+        services.metrics.cache_event(hit=cached is not None)
+    if cached is not None and key is not None:
+        cache.remember(key, user_id=pending.user_id)
+        if on_token is not None:
+            on_token(str(cached.get("answer", "")))
+        return ProducedAnswer(cached, cached=True)
+    try:
+        answer = services.lumen.pipeline.ask(
+            pending.question,
+            AskOptions(collections=pending.collections, patient_context=pending.patient_context),
+            on_token=on_token,
+        )
+    except InputError:
+        raise
+    except ComponentError as exc:
+        timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
+        _mark_failed(services, pending, timed_out=timed_out)
+        what = "timed out" if timed_out else "is unavailable"
+        then = "your question is saved, try again" if pending.stored else "try again"
+        raise AnswerUnavailableError(
+            f"the language model {what}; {then}",
+            timed_out=timed_out,
+            message_id=pending.message_id,
+        ) from exc
+    answer_dict = _storable(answer)
+    services.metrics.answer(answer)
+    if key is not None and answer.mode in ("generated", "extractive"):
+        cache.put(key, answer_dict, user_id=pending.user_id)
+    return ProducedAnswer(answer_dict, cached=False)
+
+
 def answer_question(
     services: Services,
     pending: PendingQuestion,
@@ -326,43 +421,8 @@ def answer_question(
     Opens its own database session, so it may run in a worker thread while the request
     streams. On a model failure the question stays stored with status ``failed``.
     """
-    cache = services.cache
-    cacheable = cache.cacheable(pending.question, used_profile=pending.patient_context is not None)
-    key = _cache_key(services, pending) if cacheable else None
-    cached = cache.get(key) if key else None
-    if key is not None:
-        services.metrics.cache_event(hit=cached is not None)
-    answer_dict: dict[str, Any]
-    if cached is not None and key is not None:
-        answer_dict = cached
-        cache.remember(key, user_id=pending.user_id)
-        if on_token is not None:
-            on_token(str(cached.get("answer", "")))
-    else:
-        try:
-            answer = services.lumen.pipeline.ask(
-                pending.question,
-                AskOptions(
-                    collections=pending.collections, patient_context=pending.patient_context
-                ),
-                on_token=on_token,
-            )
-        except InputError:
-            raise
-        except ComponentError as exc:
-            timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
-            _mark_failed(services, pending, timed_out=timed_out)
-            raise AnswerUnavailableError(
-                "the language model timed out; your question is saved, try again"
-                if timed_out
-                else "the language model is unavailable; your question is saved, try again",
-                timed_out=timed_out,
-                message_id=pending.message_id,
-            ) from exc
-        answer_dict = _storable(answer)
-        services.metrics.answer(answer)
-        if key is not None and answer.mode in ("generated", "extractive"):
-            cache.put(key, answer_dict, user_id=pending.user_id)
+    produced = produce_answer(services, pending, on_token=on_token)
+    answer_dict = produced.answer
     with services.database.session() as db:
         message = db.get(Message, pending.message_id)
         if message is None:  # the conversation was deleted meanwhile
@@ -373,7 +433,7 @@ def answer_question(
         message.status = "answered"
         message.mode = str(answer_dict.get("mode"))
         message.abstained = bool(answer_dict.get("abstained"))
-        message.cached = cached is not None
+        message.cached = produced.cached
         message.timings_ms = {k: float(v) for k, v in answer_dict.get("timings_ms", {}).items()}
         message.error = None
     answered: Message = message
@@ -393,11 +453,12 @@ def _storable(answer: Answer) -> dict[str, Any]:
 
 
 def _mark_failed(services: Services, pending: PendingQuestion, *, timed_out: bool) -> None:
-    with services.database.session() as db:
-        message = db.get(Message, pending.message_id)
-        if message is not None:
-            message.status = "failed"
-            message.error = "timeout" if timed_out else "model_unavailable"
+    if pending.stored:
+        with services.database.session() as db:
+            message = db.get(Message, pending.message_id)
+            if message is not None:
+                message.status = "failed"
+                message.error = "timeout" if timed_out else "model_unavailable"
     services.audit.record(
         actor=pending.actor,
         action="message.answer",

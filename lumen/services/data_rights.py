@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -45,6 +45,20 @@ def export_user_data(
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
             "two_factor_enabled": user.totp_enabled,
         },
+        "api_keys": [
+            {
+                "id": k.id,
+                "name": k.name,
+                "prefix": k.prefix,
+                "role": k.role,
+                "store_conversations": k.store_conversations,
+                "created_at": k.created_at.isoformat(),
+                "expires_at": _iso(k.expires_at),
+                "last_used_at": _iso(k.last_used_at),
+                "revoked_at": _iso(k.revoked_at),
+            }
+            for k in user.api_keys
+        ],
         "profiles": [
             {
                 "id": p.id,
@@ -90,6 +104,10 @@ def export_user_data(
     return document
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
 def _jsonable(view: dict[str, Any]) -> dict[str, Any]:
     out = dict(view)
     out["created_at"] = view["created_at"].isoformat()
@@ -97,7 +115,7 @@ def _jsonable(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_account(services: Services, db: Session, *, user: User, actor: Actor) -> None:
-    """Delete the user's rows, sessions and cache entries; audit rows stay (they hold no data)."""
+    """Delete the user's rows (API keys too), sessions and cache entries; audit rows stay."""
     user_id = user.id
     services.sessions.revoke_all(user_id)
     removed = services.cache.forget_user(user_id)

@@ -107,3 +107,29 @@ def test_patients_cannot_reach_admin_routes(client: TestClient, alice: Account) 
         assert response.status_code == 403, url
     me = client.get("/api/v1/me", headers=alice.headers).json()
     assert me["role"] == "patient"
+
+
+def test_bobs_api_key_cannot_touch_alices_objects(
+    client: TestClient, alice: Account, bob: Account
+) -> None:
+    """The same matrix with Bob's personal API key: keys go through the sessions' path."""
+    from .test_api_keys import create_key, key_headers
+
+    ids = alices_objects(client, alice)
+    bob_key = key_headers(create_key(client, bob))
+    alice_key = key_headers(create_key(client, alice))
+    missing = {key: str(uuid.uuid4()) for key in ids}
+    for (method, url, body), (_, missing_url, _) in zip(routes(ids), routes(missing), strict=True):
+        response = client.request(method, url, json=body, headers=bob_key)
+        assert response.status_code == 404, (method, url, response.status_code)
+        absent = client.request(method, missing_url, json=body, headers=bob_key)
+        assert response.json()["error"]["message"] == absent.json()["error"]["message"]
+        assert "asthma" not in response.text
+        assert "private" not in response.text
+    assert client.get("/api/v1/conversations", headers=bob_key).json()["total"] == 0
+    # Alice's own key reads them, as her session does.
+    conversation = client.get(f"/api/v1/conversations/{ids['conversation']}", headers=alice_key)
+    assert conversation.status_code == 200
+    assert conversation.json()["title"] == "private"
+    profile = client.get(f"/api/v1/profiles/{ids['profile']}", headers=alice_key)
+    assert profile.json()["conditions"] == ["asthma"]

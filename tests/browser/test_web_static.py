@@ -104,6 +104,9 @@ def test_api_paths_stay_json(client: TestClient) -> None:
     response = client.get("/api/v1/nothing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+    openai = client.get("/v1/nothing")  # the OpenAI-compatible API keeps /v1, in its shape
+    assert openai.status_code == 404
+    assert openai.json()["error"]["type"] == "invalid_request_error"
 
 
 def test_trailing_slash_redirects_and_writes_are_refused(client: TestClient) -> None:

@@ -384,6 +384,28 @@ async function main() {
       await shot(page, "settings");
     });
 
+    await step("settings: an API key is shown once, works on /v1 and stops when revoked", async () => {
+      await page.getByLabel("Name", { exact: true }).fill("e2e client");
+      await page.getByLabel("Expires").selectOption("30");
+      await page.getByRole("button", { name: "Create key" }).click();
+      const secret = (await page.getByTestId("new-api-key-secret").innerText()).trim();
+      assert.match(secret, /^lmn_[A-Za-z0-9_-]{40,}$/);
+      await checkPage(page, "settings (new API key)");
+      const keys = page.getByTestId("api-keys");
+      await keys.getByText("e2e client").waitFor();
+      assert.ok((await keys.innerText()).includes(`${secret.slice(0, 12)}…`), "the prefix is listed");
+      const models = await fetch(`${base}/v1/models`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(models.status, 200);
+      assert.deepEqual((await models.json()).data.map((m) => m.id), ["lumen"]);
+      await page.getByRole("button", { name: "I have copied it" }).click();
+      assert.equal(await page.getByTestId("new-api-key").count(), 0, "the secret is gone from the page");
+      await keys.getByRole("button", { name: "Revoke" }).click();
+      await keys.getByText("(revoked)").waitFor();
+      const refused = await fetch(`${base}/v1/models`, { headers: { Authorization: `Bearer ${secret}` } });
+      assert.equal(refused.status, 401);
+      assert.equal((await refused.json()).error.code, "invalid_api_key");
+    });
+
     await step("two-step verification: set up, sign in with a code, then with a recovery code", async () => {
       await page.getByRole("button", { name: "Set up two-step verification" }).click();
       totpSecret = (await page.getByTestId("totp-secret").innerText()).replace(/\s/g, "");

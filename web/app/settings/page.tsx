@@ -288,6 +288,146 @@ function Sessions() {
   );
 }
 
+type ApiKey = Schemas["ApiKeyPublic"];
+
+function keyState(key: ApiKey): string {
+  if (key.revoked_at) return "revoked";
+  if (!key.active) return "expired";
+  return "active";
+}
+
+function ApiKeys() {
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [name, setName] = useState("");
+  const [expires, setExpires] = useState("");
+  const [store, setStore] = useState(true);
+  const [created, setCreated] = useState<Schemas["ApiKeyCreated"] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [origin, setOrigin] = useState("");
+
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      setKeys(await api.get("/api/v1/me/api-keys"));
+    } catch (caught) {
+      setError(caught);
+    }
+  }, []);
+
+  useEffect(() => {
+    setOrigin(window.location.origin);
+    void load();
+  }, [load]);
+
+  async function create(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await api.post("/api/v1/me/api-keys", {
+        body: { name: name.trim(), expires_in_days: expires ? Number(expires) : null, store_conversations: store },
+      });
+      setCreated(result);
+      setName("");
+      await load();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function revoke(key: ApiKey) {
+    setError(null);
+    try {
+      await api.delete("/api/v1/me/api-keys/{key_id}", { path: { key_id: key.id } });
+      await load();
+    } catch (caught) {
+      setError(caught);
+    }
+  }
+
+  const apiError = error instanceof ApiError ? error : null;
+  return (
+    <section className="card stack" aria-labelledby="apikeys-heading">
+      <h2 id="apikeys-heading">API keys</h2>
+      <p>
+        Apps that speak the OpenAI API can ask Lumen with a key: base URL <code>{origin}/v1</code>, model{" "}
+        <code>lumen</code>. A key acts as you, with your role, until you revoke it.
+      </p>
+      {created ? (
+        <div className="notice notice-ok" data-testid="new-api-key">
+          <p className="notice-title">Copy your new key now</p>
+          <p>It is shown only this time; Lumen keeps only a fingerprint of it.</p>
+          <code className="secret" data-testid="new-api-key-secret">
+            {created.key}
+          </code>
+          <button type="button" className="button" onClick={() => setCreated(null)}>
+            I have copied it
+          </button>
+        </div>
+      ) : null}
+      {error ? <ErrorNotice error={error} onRetry={() => void load()} /> : null}
+      <form onSubmit={create} className="stack">
+        <Field
+          label="Name"
+          hint="What the key is for, e.g. the app that uses it."
+          maxLength={100}
+          required
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={apiError?.fieldMessage("name")}
+        />
+        <div className="field">
+          <label htmlFor="apikey-expiry">Expires</label>
+          <select id="apikey-expiry" value={expires} onChange={(e) => setExpires(e.target.value)}>
+            <option value="">Never</option>
+            <option value="30">In 30 days</option>
+            <option value="90">In 90 days</option>
+            <option value="365">In a year</option>
+          </select>
+        </div>
+        <label className="checkbox">
+          <input type="checkbox" checked={store} onChange={(e) => setStore(e.target.checked)} /> Keep questions asked
+          with this key in my history
+        </label>
+        <button type="submit" className="button button-primary" disabled={busy || !name.trim()}>
+          Create key
+        </button>
+      </form>
+      {keys ? (
+        keys.length ? (
+          <ul className="session-list" data-testid="api-keys">
+            {keys.map((k) => (
+              <li key={k.id} className="session">
+                <div>
+                  <p className="session-agent">
+                    <strong>{k.name}</strong> <code>{k.prefix}…</code> ({keyState(k)})
+                  </p>
+                  <p className="muted">
+                    created {formatDate(k.created_at)} · last used {formatDate(k.last_used_at)} · expires{" "}
+                    {k.expires_at ? formatDate(k.expires_at) : "never"} · history {k.store_conversations ? "kept" : "off"}
+                  </p>
+                </div>
+                {k.active ? (
+                  <button type="button" className="button button-small" onClick={() => void revoke(k)}>
+                    Revoke
+                  </button>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="muted">No keys yet.</p>
+        )
+      ) : (
+        !error && <p className="muted">Loading…</p>
+      )}
+    </section>
+  );
+}
+
 function DataRights({ user }: { user: User }) {
   const [exportError, setExportError] = useState<unknown>(null);
   const [exported, setExported] = useState(false);
@@ -389,6 +529,7 @@ export default function SettingsPage() {
           <TwoFactor user={user} />
           <Password />
           <Sessions />
+          <ApiKeys />
           <DataRights user={user} />
         </>
       )}
