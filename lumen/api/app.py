@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
 from lumen.api.errors import ERROR_RESPONSES, install_error_handlers
-from lumen.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from lumen.api.middleware import BodySizeLimit, CatchAll, RequestMetrics, SecurityHeaders
 from lumen.api.routes import account, admin, auth, conversations, health, profiles
 from lumen.services.container import Services
 from lumen.settings import Settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         metrics=services.metrics,
         route_templates=lambda: [*app.openapi()["paths"], "/metrics"],
     )
+    app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders, hsts=settings.auth.cookie_secure)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
 

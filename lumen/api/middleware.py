@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lumen.api.errors import error_response
+from lumen.api.errors import database_error_response, error_response, internal_error_response
 from lumen.observability.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -152,3 +156,47 @@ class RequestMetrics:
             self.metrics.observe_request(
                 scope.get("method", "-"), template, status, time.perf_counter() - started
             )
+
+
+class CatchAll:
+    """Gives each request an id (``X-Request-ID``) and answers any unhandled error itself.
+
+    The error becomes a 500 (a database outage a 503) whose log line names only the
+    exception's type and the request id: no traceback, whose frames and SQL parameters may
+    hold patient data. Nothing is re-raised, so the server keeps the connection alive.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # noqa: BLE001 - every error ends here, logged by type
+            if started:
+                logger.error(
+                    "unhandled %s after the response began (request %s)", type(exc).__name__, rid
+                )
+                return
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                response = database_error_response(exc, rid)
+            else:
+                response = internal_error_response(exc, rid)
+            await response(scope, receive, send_with_id)

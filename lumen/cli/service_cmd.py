@@ -58,6 +58,7 @@ def serve(
         raise fail("uvicorn is not installed: install Lumen's 'service' extra") from None
     from lumen.api.app import create_app
     from lumen.factory import build_services
+    from lumen.observability.logs import redact_all_handlers, uvicorn_log_config
 
     overrides = {}
     if insecure_cookies:
@@ -71,6 +72,7 @@ def serve(
         settings = with_registered_model(settings, model)
     services = build_services(settings)
     app = create_app(services=services)
+    redact_all_handlers()  # e.g. SQLAlchemy's own handler with database.echo
     scheme = "https" if ssl_certfile else "http"
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
@@ -84,6 +86,7 @@ def serve(
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         log_level="info",
+        log_config=uvicorn_log_config(),  # every uvicorn handler redacts patient data
         access_log=False,
         proxy_headers=settings.api.trust_forwarded_for,
     )

@@ -213,3 +213,78 @@ def alice(client: TestClient) -> Account:
 def bob(client: TestClient) -> Account:
     """Another patient."""
     return sign_up(client, "bob@example.org")
+
+
+PG_BIN = Path(os.environ.get("LUMEN_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster that one test starts, stops and throws away (never the shared one)."""
+
+    root: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of its ``postgres`` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        import subprocess
+
+        command = [str(PG_BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Stop it at once, as a crash would (``-m immediate``)."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A fresh cluster on its own port and data directory, started; removed afterwards."""
+    import shutil
+    import tempfile
+
+    if not (PG_BIN / "initdb").is_file():
+        pytest.skip(f"no PostgreSQL server binaries in {PG_BIN}")
+    root = Path(tempfile.mkdtemp(prefix="lumen-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    cluster = OwnPostgres(root, _free_port())
+    cluster._run("initdb", "-D", str(root / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        except Exception:  # noqa: BLE001 - already stopped by the test
+            pass
+        shutil.rmtree(root, ignore_errors=True)
