@@ -1,0 +1,147 @@
+"""Patient data never reaches a log (issue #19): unhandled errors log their type and a
+request id only, and every handler `lumen serve` configures (uvicorn's, SQLAlchemy's)
+redacts."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from .conftest import PASSWORD, Account
+
+API = "/api/v1"
+CANARY = "zz-canary-4471@example.org"
+
+
+def test_an_unhandled_error_logs_its_type_and_request_id_only(
+    client: TestClient,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lumen.services import conversations
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(f"[parameters: {{'email_1': '{CANARY}'}}]")
+
+    monkeypatch.setattr(conversations, "list_conversations", broken)
+    caplog.set_level(logging.DEBUG)
+    failed = client.get(f"{API}/conversations", headers=alice.headers)
+    assert failed.status_code == 500
+    request_id = failed.headers["X-Request-ID"]
+    assert failed.json()["error"]["request_id"] == request_id
+    assert CANARY not in failed.text
+    for record in caplog.records:
+        assert CANARY not in record.getMessage()
+        assert record.exc_info is None and not record.exc_text
+    assert f"unhandled RuntimeError (request {request_id})" in caplog.messages
+    # The same client goes on working (nothing was re-raised into the server).
+    monkeypatch.undo()
+    assert client.get(f"{API}/conversations", headers=alice.headers).status_code == 200
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Puts back the handlers and filters of the loggers a test reconfigures."""
+    names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine.Engine"]
+    loggers = {n: logging.getLogger(n) for n in names}
+    saved = {n: (list(logger.handlers), logger.propagate) for n, logger in loggers.items()}
+    yield
+    for name, (handlers, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+
+
+def test_every_handler_serve_configures_redacts(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lumen.observability.logs import redact_all_handlers, uvicorn_log_config
+
+    logging.config.dictConfig(uvicorn_log_config())
+    echo = logging.getLogger("sqlalchemy.engine.Engine")
+    echo.addHandler(logging.StreamHandler(sys.stdout))  # what create_engine(echo=True) adds
+    echo.setLevel(logging.INFO)
+    assert redact_all_handlers() >= 1
+    try:
+        raise ValueError(f"duplicate key: email={CANARY}")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    logging.getLogger("uvicorn.access").info('%s - "GET /?e=%s"', "127.0.0.1", CANARY)
+    echo.info("[generated in 0.00010s] ('%s', 'hash')", CANARY)
+    captured = capsys.readouterr()
+    output = captured.out + captured.err
+    assert "Exception in ASGI application" in output and "generated in" in output
+    assert CANARY not in output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_lumen_serve_logs_no_patient_data(tmp_path: Path) -> None:
+    """A real `lumen serve` that logs every SQL statement with its parameters."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "LUMEN_PROFILE": "embedded",
+        "LUMEN_PATHS__DATA_DIR": str(tmp_path / "data"),
+        "LUMEN_DATABASE__ECHO": "true",
+        "LUMEN_API__WEB_DIR": str(tmp_path / "no-web"),
+    }
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lumen.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--insecure-cookies",
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "lumen serve did not start"
+            time.sleep(0.5)
+        with httpx.Client(base_url=base, timeout=30) as http:
+            body = {"email": CANARY, "password": PASSWORD}
+            assert http.post(f"{API}/auth/signup", json=body).status_code == 201
+            assert http.post(f"{API}/auth/login", json=body).status_code == 200
+            nul = http.post(f"{API}/auth/login", json={"email": CANARY + "\x00", "password": "x"})
+            assert nul.status_code == 422
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    output = log.read_text()
+    assert "INSERT INTO users" in output  # the statements and their parameters were logged
+    assert CANARY not in output
+    assert "zz-canary-4471" not in output
