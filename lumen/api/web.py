@@ -43,6 +43,7 @@ _POLICY = (
     "form-action 'self'",
     "frame-ancestors 'none'",
 )
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 _TYPES = {".webmanifest": "application/manifest+json", ".txt": "text/plain; charset=utf-8"}
@@ -85,13 +86,14 @@ class WebApp:
 
     def allowed_methods(self, scope: Scope) -> set[str]:
         """Methods of the API routes whose path matches ``scope`` (a 405 rather than a 404)."""
+        routes = [r for r in self._api_routes() if not isinstance(r, Mount)]
         allowed: set[str] = set()
-        for route in self._api_routes():
-            if isinstance(route, Mount):
-                continue
-            match, _ = route.matches(scope)
-            if match is not Match.NONE:
-                allowed |= set(getattr(route, "methods", None) or ())
+        for method in _METHODS:
+            probe = {**scope, "method": method}
+            if any(route.matches(probe)[0] is Match.FULL for route in routes):
+                allowed.add(method)
+        if "GET" in allowed:
+            allowed.add("HEAD")
         return allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -27,7 +27,7 @@ from lumen.services import accounts, conversations
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 @router.get("/users")
