@@ -19,6 +19,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from lumen.services.container import Services
+
 from .conftest import PASSWORD, Account
 
 API = "/api/v1"
@@ -145,3 +147,50 @@ def test_lumen_serve_logs_no_patient_data(tmp_path: Path) -> None:
     assert "INSERT INTO users" in output  # the statements and their parameters were logged
     assert CANARY not in output
     assert "zz-canary-4471" not in output
+
+
+def test_a_500_keeps_the_keep_alive_connection(
+    services: Services, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against uvicorn itself: after a 500 the same connection serves the next request."""
+    import http.client
+    import threading
+
+    import uvicorn
+
+    from lumen.api.app import create_app
+    from lumen.services import conversations
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(services=services), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        monkeypatch.setattr(conversations, "list_conversations", broken)
+        connection.request("GET", f"{API}/conversations", headers=alice.headers)
+        failed = connection.getresponse()
+        failed.read()
+        assert failed.status == 500 and not failed.will_close
+        sock = connection.sock
+        monkeypatch.undo()
+        connection.request("GET", f"{API}/conversations", headers=alice.headers)
+        again = connection.getresponse()
+        again.read()
+        assert again.status == 200
+        assert connection.sock is sock  # not reconnected: the server kept it open
+    finally:
+        connection.close()
+        server.should_exit = True
+        thread.join(timeout=10)
