@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from lumen.api.app import create_app
 from lumen.clock import ManualClock
 from lumen.factory import Lumen, build_lumen, build_services
 from lumen.services.container import Services
@@ -288,3 +291,79 @@ def own_postgres() -> Iterator[OwnPostgres]:
         except Exception:  # noqa: BLE001 - already stopped by the test
             pass
         shutil.rmtree(root, ignore_errors=True)
+
+
+BuildService = Callable[..., tuple[Services, TestClient]]
+
+
+@pytest.fixture
+def service_builder(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[BuildService]:
+    """Builds a service with setting overrides on the test's stack; all closed afterwards."""
+    opened: list[tuple[Services, TestClient]] = []
+
+    def build(**overrides: Any) -> tuple[Services, TestClient]:
+        settings = make_settings(tmp_path, stack, **overrides)
+        services = build_services(settings, clock=clock, lumen=rag_lumen)
+        client = TestClient(
+            create_app(services=services),
+            base_url="https://testserver",
+            raise_server_exceptions=False,
+        )
+        client.__enter__()
+        opened.append((services, client))
+        return services, client
+
+    yield build
+    for services, client in opened:
+        client.__exit__(None, None, None)
+        services.close()
+
+
+@pytest.fixture
+def loaded(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[tuple[Services, TestClient, Account]]:
+    """A service whose model queue holds one waiting question and waits at most 2 s."""
+    settings = make_settings(
+        tmp_path,
+        stack,
+        llm={"max_queue": 1, "queue_timeout_s": 2.0, "timeout_s": 120.0},
+        api={"cache_ttl_s": 0},
+    )
+    services = build_services(settings, clock=clock, lumen=rag_lumen)
+    with TestClient(
+        create_app(services=services), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        yield services, client, sign_up(client, "alice@example.org")
+    services.close()
+
+
+@pytest.fixture
+def web_app(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[tuple[FastAPI, Services, TestClient]]:
+    """The service with a (tiny) web app mounted at /, as `lumen serve` runs it."""
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Lumen</title>", encoding="utf-8")
+    settings = make_settings(tmp_path, stack, api={"web_dir": web})
+    services = build_services(settings, clock=clock, lumen=rag_lumen)
+    app = create_app(services=services)
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        yield app, services, client
+    services.close()
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Puts back the handlers and filters of the loggers a test reconfigures."""
+    names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine.Engine"]
+    loggers = {n: logging.getLogger(n) for n in names}
+    saved = {n: (list(logger.handlers), logger.propagate) for n, logger in loggers.items()}
+    yield
+    for name, (handlers, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate

@@ -3,38 +3,17 @@ than 404 for a wrong method under /api, and schemathesis against the app in-proc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from lumen.api.app import create_app
-from lumen.clock import ManualClock
-from lumen.factory import Lumen, build_services
 from lumen.services.container import Services
 
-from .conftest import Account, Stack, make_admin, make_settings, sign_up
+from .conftest import Account, make_admin, sign_up
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def web_app(
-    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
-) -> Iterator[tuple[FastAPI, Services, TestClient]]:
-    """The service with a (tiny) web app mounted at /, as `lumen serve` runs it."""
-    web = tmp_path / "web"
-    web.mkdir()
-    (web / "index.html").write_text("<!doctype html><title>Lumen</title>", encoding="utf-8")
-    settings = make_settings(tmp_path, stack, api={"web_dir": web})
-    services = build_services(settings, clock=clock, lumen=rag_lumen)
-    app = create_app(services=services)
-    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
-        yield app, services, client
-    services.close()
 
 
 def test_a_wrong_method_on_an_api_path_is_a_405(

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -52,19 +51,6 @@ def test_an_unhandled_error_logs_its_type_and_request_id_only(
     # The same client goes on working (nothing was re-raised into the server).
     monkeypatch.undo()
     assert client.get(f"{API}/conversations", headers=alice.headers).status_code == 200
-
-
-@pytest.fixture
-def restored_logging() -> Iterator[None]:
-    """Puts back the handlers and filters of the loggers a test reconfigures."""
-    names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine.Engine"]
-    loggers = {n: logging.getLogger(n) for n in names}
-    saved = {n: (list(logger.handlers), logger.propagate) for n, logger in loggers.items()}
-    yield
-    for name, (handlers, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.propagate = propagate
 
 
 def test_every_handler_serve_configures_redacts(

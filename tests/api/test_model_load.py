@@ -5,42 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from lumen.api.app import create_app
-from lumen.clock import ManualClock
 from lumen.db.models import Message
-from lumen.factory import Lumen, build_services
 from lumen.services.container import Services
 
-from .conftest import Account, Stack, make_settings, sign_up
+from .conftest import Account
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def loaded(
-    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
-) -> Iterator[tuple[Services, TestClient, Account]]:
-    """A service whose model queue holds one waiting question and waits at most 2 s."""
-    settings = make_settings(
-        tmp_path,
-        stack,
-        llm={"max_queue": 1, "queue_timeout_s": 2.0, "timeout_s": 120.0},
-        api={"cache_ttl_s": 0},
-    )
-    services = build_services(settings, clock=clock, lumen=rag_lumen)
-    with TestClient(
-        create_app(services=services), base_url="https://testserver", raise_server_exceptions=False
-    ) as client:
-        yield services, client, sign_up(client, "alice@example.org")
-    services.close()
 
 
 def ask(client: TestClient, who: Account, question: str) -> httpx.Response:

@@ -9,7 +9,7 @@ import stat
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,35 +25,17 @@ from lumen.db.models import AuditEvent, Conversation
 from lumen.factory import Lumen, build_services
 from lumen.services.container import Services
 
-from .conftest import PASSWORD, Account, OwnPostgres, Stack, make_settings, sign_up
+from .conftest import (
+    PASSWORD,
+    Account,
+    BuildService,
+    OwnPostgres,
+    Stack,
+    make_settings,
+    sign_up,
+)
 
 API = "/api/v1"
-BuildClient = Callable[..., tuple[Services, TestClient]]
-
-
-@pytest.fixture
-def build_client(
-    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
-) -> Iterator[BuildClient]:
-    """Builds a service with setting overrides on the test's stack; all closed afterwards."""
-    opened: list[tuple[Services, TestClient]] = []
-
-    def build(**overrides: Any) -> tuple[Services, TestClient]:
-        settings = make_settings(tmp_path, stack, **overrides)
-        services = build_services(settings, clock=clock, lumen=rag_lumen)
-        client = TestClient(
-            create_app(services=services),
-            base_url="https://testserver",
-            raise_server_exceptions=False,
-        )
-        client.__enter__()
-        opened.append((services, client))
-        return services, client
-
-    yield build
-    for services, client in opened:
-        client.__exit__(None, None, None)
-        services.close()
 
 
 def at_once(count: int, call: Callable[[int], httpx.Response]) -> list[httpx.Response]:
@@ -128,9 +110,9 @@ def test_concurrent_wrong_passwords_are_checked_at_most_the_limit(
 
 
 def test_an_exhausted_pool_is_a_503_with_retry_after(
-    build_client: BuildClient, stack: Stack
+    service_builder: BuildService, stack: Stack
 ) -> None:
-    services, client = build_client(database={"pool_timeout_s": 0.5})
+    services, client = service_builder(database={"pool_timeout_s": 0.5})
     alice = sign_up(client, "alice@example.org")
     engine = services.database.engine
     held = [engine.connect() for _ in range(engine.pool.size() + engine.pool._max_overflow)]  # type: ignore[attr-defined]
@@ -315,10 +297,10 @@ def test_failed_cross_user_lookups_leave_not_found_audit_rows(
     assert client.get(f"{API}/me/sessions", headers=bob.headers).status_code == 200
 
 
-def test_metrics_need_the_token_when_one_is_set(build_client: BuildClient) -> None:
-    _, open_client = build_client()
+def test_metrics_need_the_token_when_one_is_set(service_builder: BuildService) -> None:
+    _, open_client = service_builder()
     assert open_client.get("/metrics").status_code == 200
-    _, client = build_client(api={"metrics_token": "scrape-me-please"})
+    _, client = service_builder(api={"metrics_token": "scrape-me-please"})
     assert client.get("/metrics").status_code == 401
     wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
