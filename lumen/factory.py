@@ -241,13 +241,17 @@ def build_services(
     from lumen.services.answer_cache import AnswerCache
     from lumen.services.audit import AuditLog
     from lumen.services.container import Services
+    from lumen.services.model_queue import ModelQueue
     from lumen.services.ratelimit import LoginThrottle, RateLimiter
     from lumen.services.sessions import SessionStore
 
     clock = clock or SystemClock()
     settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(
-        settings.database_url(), echo=settings.database.echo, migrate=settings.database.auto_migrate
+        settings.database_url(),
+        echo=settings.database.echo,
+        migrate=settings.database.auto_migrate,
+        pool_timeout_s=settings.database.pool_timeout_s,
     )
     keyring = keyring_from_settings(
         settings.security, settings.paths.data_dir, create=settings.profile == "embedded"
@@ -276,6 +280,8 @@ def build_services(
             per_account=auth.login_failures_per_account,
             per_ip=auth.login_failures_per_ip,
             window_s=auth.login_window_s,
+            delay_s=auth.login_delay_s,
+            max_delay_s=auth.login_max_delay_s,
         ),
         audit=audit,
         hasher=PasswordHasher(),
@@ -285,6 +291,13 @@ def build_services(
             kv, keyring, ttl_s=settings.api.cache_ttl_s, identity=pipeline_identity(settings)
         ),
         metrics=metrics,
+        model_queue=ModelQueue(
+            max_parallel=settings.llm.max_parallel,
+            max_queue=settings.llm.max_queue,
+            wait_timeout_s=settings.llm.queue_timeout_s,
+            on_depth=metrics.llm_queue,
+            on_refused=metrics.llm_refusal,
+        ),
         owns_lumen=lumen is None,
     )
 

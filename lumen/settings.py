@@ -100,7 +100,21 @@ class LLMSettings(BaseModel):
         description="Tokens of numbered sources in the prompt; fewer means a faster first token.",
     )
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="Sampling temperature.")
-    timeout_s: float = Field(30.0, gt=0, description="Give up on a generation after this long.")
+    timeout_s: float = Field(
+        30.0, gt=0, description="Give up on a generation after this long (once it holds the model)."
+    )
+    max_parallel: int = Field(
+        1, ge=1, description="Questions the model answers at once in one process (llama_cpp: 1)."
+    )
+    max_queue: int = Field(
+        8,
+        ge=0,
+        description="Questions that may wait for the model per process; more are refused at "
+        "once with 503 and Retry-After.",
+    )
+    queue_timeout_s: float = Field(
+        30.0, gt=0, description="A question waiting this long for the model gets 503."
+    )
     threads: int = Field(0, ge=0, description="llama.cpp CPU threads; 0 means all cores.")
     seed: int = Field(0, description="Sampling seed (llama_cpp).")
     verdict_offsets: dict[str, float] = Field(
@@ -182,6 +196,11 @@ class DatabaseSettings(BaseModel):
         True, description="Apply Alembic migrations when the service starts."
     )
     echo: bool = Field(False, description="Log SQL statements (never in production).")
+    pool_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Wait at most this long for a pooled connection; then 503 with Retry-After.",
+    )
 
 
 class KVSettings(BaseModel):
@@ -216,12 +235,27 @@ class AuthSettings(BaseModel):
         256, ge=64, description="Longest password accepted (never truncated)."
     )
     login_failures_per_account: int = Field(
-        5, ge=1, description="Failed sign-ins per account within the window before throttling."
+        5,
+        ge=1,
+        description="Sign-in attempts per account from one address within the window, reserved "
+        "before the password check (a correct one frees them); more get 429.",
     )
     login_failures_per_ip: int = Field(
-        20, ge=1, description="Failed sign-ins per client address within the window."
+        20,
+        ge=1,
+        description="Failed sign-ins from one address (any account) within the window before "
+        "progressive delays start.",
     )
     login_window_s: int = Field(900, ge=1, description="Window of the sign-in throttle.")
+    login_delay_s: float = Field(
+        1.0,
+        gt=0,
+        description="Past login_failures_per_ip (or 4 x login_failures_per_account over all "
+        "addresses), one sign-in per this delay, doubling with each further failure.",
+    )
+    login_max_delay_s: float = Field(
+        60.0, gt=0, description="The longest progressive sign-in delay."
+    )
     mfa_pending_s: int = Field(300, ge=30, description="Time to enter the TOTP code.")
     totp_issuer: str = Field("Lumen", description="Issuer shown in authenticator apps.")
     allow_signup: bool = Field(True, description="Let anyone create a patient account.")
@@ -262,6 +296,10 @@ class ApiSettings(BaseModel):
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Browser origins allowed to call the API (dev mode)."
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, GET /metrics needs 'Authorization: Bearer <token>' (else 401).",
     )
     web_dir: Path | None = Field(
         None, description="Static web app to serve at /; default: web/out when it exists."

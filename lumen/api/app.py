@@ -12,7 +12,13 @@ from fastapi import APIRouter, Depends, FastAPI
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
 from lumen.api.errors import ERROR_RESPONSES, OPENAI_PREFIX, install_error_handlers
-from lumen.api.middleware import BodySizeLimit, RequestId, RequestMetrics, SecurityHeaders
+from lumen.api.middleware import (
+    BodySizeLimit,
+    CatchAll,
+    RequestId,
+    RequestMetrics,
+    SecurityHeaders,
+)
 from lumen.api.routes import (
     account,
     admin,
@@ -84,6 +90,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         metrics=services.metrics,
         route_templates=lambda: [*app.openapi()["paths"], "/metrics"],
     )
+    app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders, hsts=settings.auth.cookie_secure)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     app.add_middleware(RequestId)  # outermost: every log line of the request carries its id

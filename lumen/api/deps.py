@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from lumen.api.schemas import ID_PATTERN
 from lumen.db.models import User
 from lumen.errors import AuthenticationError, PermissionDeniedError, RateLimitedError
 from lumen.services import api_keys
@@ -17,6 +18,9 @@ from lumen.services.api_keys import KeyGrant
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.sessions import SessionInfo
+
+IdPath = Annotated[str, Path(pattern=ID_PATTERN, description="An object id.")]
+"""An id in a path; anything else (a NUL, a slash, 65 characters) is a 422."""
 
 CSRF_COOKIE = "lumen_csrf"
 CSRF_HEADER = "x-csrf-token"

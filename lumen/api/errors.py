@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from lumen.api.schemas import ErrorResponse
 from lumen.components.kv.base import KVUnavailable
@@ -22,11 +23,14 @@ from lumen.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    UnavailableError,
 )
 from lumen.services.conversations import AnswerUnavailableError
 from lumen.services.openai_api import ModelNotFoundError, UnsupportedParameterError
 
 logger = logging.getLogger(__name__)
+
+OUTAGE_RETRY_AFTER_S = 5
 
 _CODES = {
     400: "bad_request",
@@ -48,14 +52,28 @@ _CODES = {
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": description}
     for status, description in (
+        (400, "The body could not be read (not UTF-8, not JSON)"),
         (401, "Not signed in, or the session ended"),
         (403, "The role or the CSRF token does not allow it"),
         (404, "No such object (or it belongs to someone else)"),
+        (413, "The request body is too large"),
         (422, "The request is not valid; `fields` names what is wrong"),
         (429, "Too many requests; retry after `Retry-After` seconds"),
-        (503, "A part Lumen depends on is unavailable"),
+        (503, "A part Lumen depends on is unavailable; retry after `Retry-After` seconds"),
     )
 }
+
+
+def documented(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """Extra error responses of one operation (409, 504, ...) for its OpenAPI entry."""
+    defaults = {409: "It clashes with what is stored", 504: "The model took too long"}
+    return {
+        status: {
+            "model": ErrorResponse,
+            "description": descriptions.get(f"d{status}", defaults.get(status, "Error")),
+        }
+        for status in statuses
+    }
 
 
 def error_response(
@@ -103,15 +121,22 @@ def user_message(exc: LumenError) -> str:
     """What a client is told about a Lumen error (component details stay in the log)."""
     if isinstance(exc, KVUnavailable):
         return "sign-in and sessions are unavailable right now; try again shortly"
-    if isinstance(exc, ComponentError) and not isinstance(exc, AnswerUnavailableError):
+    if isinstance(exc, ComponentError) and not isinstance(
+        exc, AnswerUnavailableError | UnavailableError
+    ):
         logger.error("component failure: %s", type(exc).__name__)
         return "a part of Lumen is unavailable right now; try again shortly"
     return str(exc)
 
 
 def _retry_headers(exc: LumenError) -> dict[str, str] | None:
-    if isinstance(exc, RateLimitedError):
+    """``Retry-After`` for limits and outages: the error's own wait, else the outage default."""
+    if isinstance(exc, RateLimitedError | UnavailableError):
         return {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, AnswerUnavailableError) and exc.retry_after_s is not None:
+        return {"Retry-After": str(exc.retry_after_s)}
+    if status_for(exc) == 503:
+        return {"Retry-After": str(OUTAGE_RETRY_AFTER_S)}
     return None
 
 
@@ -254,11 +279,38 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return lumen_error_response(exc)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The type only: exception messages may quote stored data.
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        message = "something went wrong on Lumen's side; try again"
-        if is_openai_path(request.url.path):
-            return openai_error_response(500, message)
-        return error_response(500, message)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        return database_error_response(exc, request_id(request.scope))
+
+
+def request_id(scope: Scope) -> str:
+    """The id :class:`~lumen.api.middleware.CatchAll` gave this request ("-" outside it)."""
+    return str(scope.get("state", {}).get("request_id", "-"))
+
+
+def database_error_response(exc: Exception, rid: str) -> JSONResponse:
+    """A database outage (unreachable, pool exhausted, connection lost) is a 503; else 500."""
+    from lumen.db.session import RETRY_AFTER_S, is_outage
+
+    if is_outage(exc):
+        logger.error("database unavailable: %s (request %s)", type(exc).__name__, rid)
+        return error_response(
+            503,
+            "the database is unavailable right now; nothing was saved, try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    return internal_error_response(exc, rid)
+
+
+def internal_error_response(exc: BaseException, rid: str) -> JSONResponse:
+    """A 500 whose log line names only the exception type and the request id."""
+    # The type only: messages and tracebacks may quote stored data or SQL parameters.
+    logger.error("unhandled %s (request %s)", type(exc).__name__, rid)
+    return error_response(
+        500,
+        "something went wrong on Lumen's side; try again",
+        extra={"request_id": rid},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -9,9 +10,17 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lumen.api.errors import error_response, is_openai_path, openai_error_response
+from lumen.api.errors import (
+    database_error_response,
+    error_response,
+    internal_error_response,
+    is_openai_path,
+    openai_error_response,
+)
 from lumen.observability.logs import request_id_var
 from lumen.observability.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -196,3 +205,50 @@ class RequestId:
             await self.app(scope, receive, add_header)
         finally:
             request_id_var.reset(token)
+
+
+class CatchAll:
+    """Gives each request an id (``X-Request-ID``) and answers any unhandled error itself.
+
+    The error becomes a 500 (a database outage a 503) whose log line names only the
+    exception's type and the request id: no traceback, whose frames and SQL parameters may
+    hold patient data. Nothing is re-raised, so the server keeps the connection alive.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = request_id_var.get()  # set by RequestId, which runs outside this middleware
+        rid = given or uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = rid
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if given is None:
+                    headers = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                    message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:
+                logger.error(
+                    "unhandled %s after the response began (request %s)", type(exc).__name__, rid
+                )
+                return
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                response = database_error_response(exc, rid)
+            else:
+                response = internal_error_response(exc, rid)
+            await response(scope, receive, send_with_id)

@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from lumen.documents import CollectionName
 
 T = TypeVar("T")
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+def valid_text(value: str) -> str:
+    """``value`` if it is storable text: no NUL character, no lone surrogate (valid UTF-8)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(valid_text)]
+"""Every text a client sends: valid UTF-8 without NUL characters, else a 422."""
+
+Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+"""An object id (a UUID, a session id): letters, digits, ``-`` and ``_``, up to 64."""
+
+DemographicValue = bool | int | float | Text | None
+"""Booleans first: ``true`` stays ``true`` (not 1)."""
 
 RoleName = Literal["patient", "pharma", "admin"]
 
@@ -57,8 +80,8 @@ class ErrorResponse(BaseModel):
 class UserCreate(Strict):
     """Sign-up."""
 
-    email: str = Field(max_length=320, description="E-mail address, used to sign in.")
-    password: str = Field(
+    email: Text = Field(max_length=320, description="E-mail address, used to sign in.")
+    password: Text = Field(
         max_length=4096, description="At least 15 characters; any characters; no rules."
     )
 
@@ -77,16 +100,16 @@ class UserPublic(BaseModel):
 class LoginRequest(Strict):
     """Sign-in with e-mail and password."""
 
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=4096)
+    email: Text = Field(max_length=320)
+    password: Text = Field(max_length=4096)
 
 
 class MfaRequest(Strict):
     """The second step of sign-in: a TOTP code or a recovery code."""
 
-    ticket: str = Field(max_length=200)
-    code: str | None = Field(None, max_length=12, description="Six digits from the app.")
-    recovery_code: str | None = Field(None, max_length=40)
+    ticket: Text = Field(max_length=200)
+    code: Text | None = Field(None, max_length=12, description="Six digits from the app.")
+    recovery_code: Text | None = Field(None, max_length=40)
 
 
 class LoginResponse(BaseModel):
@@ -113,14 +136,14 @@ class SessionPublic(BaseModel):
 class PasswordChange(Strict):
     """Change the password; every other session ends."""
 
-    current_password: str = Field(max_length=4096)
-    new_password: str = Field(max_length=4096)
+    current_password: Text = Field(max_length=4096)
+    new_password: Text = Field(max_length=4096)
 
 
 class PasswordConfirm(Strict):
     """A request that needs the password again."""
 
-    password: str = Field(max_length=4096)
+    password: Text = Field(max_length=4096)
 
 
 class TotpSetup(BaseModel):
@@ -133,7 +156,7 @@ class TotpSetup(BaseModel):
 class TotpCode(Strict):
     """A code from the authenticator app."""
 
-    code: str = Field(max_length=12)
+    code: Text = Field(max_length=12)
 
 
 class RecoveryCodes(BaseModel):
@@ -190,13 +213,13 @@ class ApiKeyCreated(ApiKeyPublic):
 class ProfileBase(Strict):
     """Fields of a patient profile."""
 
-    label: str = Field("Me", min_length=1, max_length=100, description="Whose profile this is.")
-    demographics: dict[str, str | int | float | None] = Field(
+    label: Text = Field("Me", min_length=1, max_length=100, description="Whose profile this is.")
+    demographics: dict[Text, DemographicValue] = Field(
         default_factory=dict, description="e.g. birth_year, sex, weight_kg, pregnant."
     )
-    conditions: list[str] = Field(default_factory=list, max_length=100)
-    medications: list[str] = Field(default_factory=list, max_length=100)
-    allergies: list[str] = Field(default_factory=list, max_length=100)
+    conditions: list[Text] = Field(default_factory=list, max_length=100)
+    medications: list[Text] = Field(default_factory=list, max_length=100)
+    allergies: list[Text] = Field(default_factory=list, max_length=100)
 
 
 class ProfileCreate(ProfileBase):
@@ -206,11 +229,11 @@ class ProfileCreate(ProfileBase):
 class ProfileUpdate(Strict):
     """Fields to change."""
 
-    label: str | None = Field(None, min_length=1, max_length=100)
-    demographics: dict[str, str | int | float | None] | None = None
-    conditions: list[str] | None = Field(None, max_length=100)
-    medications: list[str] | None = Field(None, max_length=100)
-    allergies: list[str] | None = Field(None, max_length=100)
+    label: Text | None = Field(None, min_length=1, max_length=100)
+    demographics: dict[Text, DemographicValue] | None = None
+    conditions: list[Text] | None = Field(None, max_length=100)
+    medications: list[Text] | None = Field(None, max_length=100)
+    allergies: list[Text] | None = Field(None, max_length=100)
 
 
 class ProfilePublic(ProfileBase):
@@ -229,13 +252,13 @@ class ProfilePublic(ProfileBase):
 class ConversationCreate(Strict):
     """A new conversation."""
 
-    title: str | None = Field(None, max_length=200)
+    title: Text | None = Field(None, max_length=200)
 
 
 class ConversationUpdate(Strict):
     """Rename a conversation."""
 
-    title: str = Field(min_length=1, max_length=200)
+    title: Text = Field(min_length=1, max_length=200)
 
 
 class ConversationPublic(BaseModel):
@@ -250,14 +273,14 @@ class ConversationPublic(BaseModel):
 class MessageCreate(Strict):
     """A question."""
 
-    content: str = Field(min_length=1, max_length=4000, description="The question.")
+    content: Text = Field(min_length=1, max_length=4000, description="The question.")
     collections: list[CollectionName] | None = Field(
         None, description="Collections to search; patients: knowledge only."
     )
     use_profile: bool = Field(
         False, description="Consent to let the answer take the patient profile into account."
     )
-    profile_id: str | None = Field(None, max_length=64)
+    profile_id: Identifier | None = Field(None, max_length=64)
     stream: bool = Field(False, description="Answer as server-sent events.")
 
 
@@ -349,7 +372,7 @@ class FeedbackCreate(Strict):
     """Thumbs up (1) or down (-1), with an optional comment."""
 
     rating: Literal[1, -1]
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class FeedbackPublic(BaseModel):

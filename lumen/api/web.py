@@ -14,12 +14,14 @@ import base64
 import hashlib
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ _POLICY = (
     "form-action 'self'",
     "frame-ancestors 'none'",
 )
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 _TYPES = {".webmanifest": "application/manifest+json", ".txt": "text/plain; charset=utf-8"}
@@ -74,9 +77,24 @@ class _Page:
 class WebApp:
     """An ASGI app for the export: pages with their CSP, static files, the 404 page."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, api_routes: Callable[[], Sequence[BaseRoute]] | None = None
+    ) -> None:
         self.root = root.resolve()
         self._pages: dict[Path, _Page] = {}
+        self._api_routes = api_routes or (lambda: ())
+
+    def allowed_methods(self, scope: Scope) -> set[str]:
+        """Methods of the API routes whose path matches ``scope`` (a 405 rather than a 404)."""
+        routes = [r for r in self._api_routes() if not isinstance(r, Mount)]
+        allowed: set[str] = set()
+        for method in _METHODS:
+            probe = {**scope, "method": method}
+            if any(route.matches(probe)[0] is Match.FULL for route in routes):
+                allowed.add(method)
+        if "GET" in allowed:
+            allowed.add("HEAD")
+        return allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one request."""
@@ -84,6 +102,11 @@ class WebApp:
             raise HTTPException(404)
         path: str = scope["path"]
         if path in ("/api", "/v1") or path.startswith(("/api/", "/v1/")):
+            allowed = self.allowed_methods(scope)
+            if allowed:
+                raise HTTPException(
+                    405, "method not allowed", headers={"Allow": ", ".join(sorted(allowed))}
+                )
             raise HTTPException(404, "no such API route")
         method = scope["method"]
         if method not in ("GET", "HEAD"):
@@ -170,7 +193,7 @@ class WebApp:
 
 def mount_web_app(app: FastAPI, web_dir: Path) -> None:
     """Serve the export at ``/``; its pages' script hashes are computed at start-up."""
-    web = WebApp(web_dir)
+    web = WebApp(web_dir, api_routes=lambda: app.router.routes)
     pages = web.preload()
     logger.info("serving the web app from %s (%d pages)", web_dir, pages)
     app.mount("/", web, name="web")

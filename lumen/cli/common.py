@@ -66,6 +66,8 @@ def configure_logging(verbose: int) -> None:
     for noisy in ("httpx", "urllib3", "onnxruntime"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     # Patient data never reaches the logs in clear text: every handler masks identifiers.
+    from lumen.observability.logs import redact_all_handlers
     from lumen.safety.redact import add_redacting_filter
 
     add_redacting_filter()
+    redact_all_handlers()  # loggers that do not propagate have handlers of their own

@@ -58,6 +58,7 @@ def serve(
         raise fail("uvicorn is not installed: install Lumen's 'service' extra") from None
     from lumen.api.app import create_app
     from lumen.factory import build_services
+    from lumen.observability.logs import redact_all_handlers
 
     overrides = {}
     if insecure_cookies:
@@ -76,6 +77,7 @@ def serve(
     if ssl_certfile is not None:
         services.metrics.set_certificate_expiry(certificate_expiry(ssl_certfile))
     app = create_app(services=services)
+    redact_all_handlers()  # e.g. SQLAlchemy's own handler with database.echo
     scheme = "https" if ssl_certfile else "http"
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port

@@ -78,3 +78,26 @@ def configure_service_logging(settings: LoggingSettings) -> logging.Handler:
             max(logging.getLevelName(settings.level), logging.WARNING)
         )
     return handler
+
+
+def redact_all_handlers() -> int:
+    """Attach a redacting filter to every handler of every logger (root included).
+
+    Loggers that do not propagate (uvicorn's, SQLAlchemy's ``echo`` handler) have handlers of
+    their own that a filter on the root logger never sees. Returns how many handlers got one.
+    """
+    from lumen.safety.redact import RedactingFilter
+
+    loggers: list[logging.Logger] = [logging.getLogger()]
+    loggers += [
+        logger
+        for logger in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(logger, logging.Logger)
+    ]
+    added = 0
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+                added += 1
+    return added

@@ -106,6 +106,24 @@ class Metrics:
             registry=r,
         )
 
+        self.llm_queue_depth = Gauge(
+            "lumen_llm_queue_depth", "Questions waiting for the language model", registry=r
+        )
+        self.llm_refused = Counter(
+            "lumen_llm_refused",
+            "Questions refused because the model's queue was full or the wait timed out",
+            ["reason"],
+            registry=r,
+        )
+
+    def llm_queue(self, depth: int) -> None:
+        """Set the number of questions waiting for the model."""
+        self.llm_queue_depth.set(depth)
+
+    def llm_refusal(self, reason: str) -> None:
+        """Count a question refused by the model's queue."""
+        self.llm_refused.labels(reason).inc()
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request."""
         self.requests.labels(method, route, str(status)).inc()

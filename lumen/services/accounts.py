@@ -138,7 +138,7 @@ def sign_in(
 ) -> SignIn:
     """Check the password, throttled per account and per address; TOTP users get a ticket."""
     account = email.strip().lower()
-    decision = services.throttle.check(account, ip)
+    decision = services.throttle.reserve(account, ip)  # before any password check
     if not decision.allowed:
         services.audit.record(actor=Actor(None, None, ip), action="auth.login", outcome="throttled")
         raise RateLimitedError("too many failed sign-ins; try again later", decision.retry_after_s)
@@ -175,7 +175,7 @@ def sign_in(
             object_id=user.id,
         )
         return SignIn(user=user, mfa_ticket=ticket)
-    services.throttle.record_success(account)
+    services.throttle.record_success(account, ip)
     return _start_session(services, db, user, ip=ip, user_agent=user_agent, action="auth.login")
 
 
@@ -198,7 +198,7 @@ def complete_mfa(
     user = db.get(User, user_id) if user_id else None
     if user is None or not user.totp_enabled or not user.totp_secret_enc:
         raise AuthenticationError("the sign-in step expired; sign in again")
-    decision = services.throttle.check(user.email, ip)
+    decision = services.throttle.reserve(user.email, ip)
     if not decision.allowed:
         services.audit.record(
             actor=Actor(user.id, user.role, ip),
@@ -241,7 +241,7 @@ def complete_mfa(
         raise AuthenticationError(message)
     if services.sessions.consume_mfa_ticket(ticket) is None:
         raise AuthenticationError("the sign-in step expired; sign in again")
-    services.throttle.record_success(user.email)
+    services.throttle.record_success(user.email, ip)
     return _start_session(
         services, db, user, ip=ip, user_agent=user_agent, action=f"auth.mfa.{method}"
     )
@@ -267,10 +267,11 @@ def _start_session(
 
 def confirm_password(services: Services, *, user: User, password: str, actor: Actor) -> bool:
     """Re-check the password of a signed-in user, throttled like sign-in."""
-    decision = services.throttle.check(user.email, actor.ip)
+    decision = services.throttle.reserve(user.email, actor.ip)
     if not decision.allowed:
         raise RateLimitedError("too many wrong passwords; try again later", decision.retry_after_s)
     if services.hasher.verify(user.password_hash, password):
+        services.throttle.record_success(user.email, actor.ip)
         return True
     services.throttle.record_failure(user.email, actor.ip)
     return False

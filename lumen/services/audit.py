@@ -164,31 +164,52 @@ class AuditLog:
         """Append one event and return its sequence number."""
         # Timestamps are truncated to microseconds, which every backend keeps exactly.
         ts = datetime.fromtimestamp(round(self._clock.now(), 6), UTC)
-        with self._lock, self._database.session() as session:
+        with self._database.audit_session() as session:
+            # Check the connection out first: no lock is ever held while waiting for a pool.
+            session.connection()
             if self._database.dialect == "postgresql":
+                # The chain lock lives in the database (held until commit), for every process.
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_ID})
-            head = session.get(AuditHead, 1, with_for_update=True)
-            if head is None:
-                head = AuditHead(id=1, seq=0, hash=GENESIS)
-                session.add(head)
-            seq = head.seq + 1
-            row = AuditEvent(
-                seq=seq,
-                ts=ts,
-                actor_id=actor.user_id,
-                actor_role=actor.role,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                ip=actor.ip,
-                outcome=outcome,
-                prev_hash=head.hash,
-                hash="",
-            )
-            row.hash = _row_hash(row)
-            session.add(row)
-            head.seq, head.hash = seq, row.hash
+                seq = self._append(session, ts, actor, action, outcome, object_type, object_id)
+                session.commit()
+            else:
+                with self._lock:  # SQLite: one writer process; its threads take turns
+                    seq = self._append(session, ts, actor, action, outcome, object_type, object_id)
+                    session.commit()
         logger.debug("audit %s %s %s", action, object_type or "-", outcome)
+        return int(seq)
+
+    @staticmethod
+    def _append(
+        session: Session,
+        ts: datetime,
+        actor: Actor,
+        action: str,
+        outcome: str,
+        object_type: str | None,
+        object_id: str | None,
+    ) -> int:
+        head = session.get(AuditHead, 1, with_for_update=True)
+        if head is None:
+            head = AuditHead(id=1, seq=0, hash=GENESIS)
+            session.add(head)
+        seq = head.seq + 1
+        row = AuditEvent(
+            seq=seq,
+            ts=ts,
+            actor_id=actor.user_id,
+            actor_role=actor.role,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            ip=actor.ip,
+            outcome=outcome,
+            prev_hash=head.hash,
+            hash="",
+        )
+        row.hash = _row_hash(row)
+        session.add(row)
+        head.seq, head.hash = seq, row.hash
         return int(seq)
 
     def head(self) -> Anchor:

@@ -12,6 +12,7 @@ from lumen.observability.metrics import Metrics
 from lumen.security.crypto import Keyring
 from lumen.security.passwords import PasswordHasher, PasswordPolicy
 from lumen.services.audit import AuditLog
+from lumen.services.model_queue import ModelQueue
 from lumen.services.ratelimit import LoginThrottle, RateLimiter
 from lumen.services.sessions import SessionStore
 from lumen.settings import Settings
@@ -39,6 +40,7 @@ class Services:
     lumen: Lumen
     cache: AnswerCache
     metrics: Metrics
+    model_queue: ModelQueue
     owns_lumen: bool = True
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lumen.components.llm.base import LLMTimeout
 from lumen.db.models import Conversation, Feedback, Message, PatientProfile, User, new_id
 from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
 from lumen.errors import (
@@ -25,6 +26,7 @@ from lumen.rag.pipeline import AskOptions, validate_question
 from lumen.services.accounts import allowed_collections, utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
+from lumen.services.model_queue import ModelBusyError
 from lumen.services.profiles import decrypt_profile, profile_context
 
 logger = logging.getLogger(__name__)
@@ -34,12 +36,23 @@ TITLE_CHARS = 80
 
 
 class AnswerUnavailableError(ComponentError):
-    """The language model failed or timed out; the question is kept."""
+    """The language model failed, ran out of time or was too busy; the question is kept.
 
-    def __init__(self, message: str, *, timed_out: bool, message_id: str) -> None:
+    ``retry_after_s`` is set when the model's queue refused the question.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timed_out: bool,
+        message_id: str,
+        retry_after_s: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.timed_out = timed_out
         self.message_id = message_id
+        self.retry_after_s = retry_after_s
 
 
 def title_context(conversation_id: str) -> str:
@@ -319,6 +332,13 @@ def _consented_context(
     if profile_id:
         profile = db.get(PatientProfile, profile_id)
         if profile is None or profile.user_id != user.id:
+            services.audit.record(
+                actor=actor,
+                action="profile.use",
+                outcome="not_found",
+                object_type="profile",
+                object_id=profile_id[:64],
+            )
             raise NotFoundError("no such profile")
     else:
         profile = db.scalars(
@@ -385,22 +405,38 @@ def produce_answer(
         if on_token is not None:
             on_token(str(cached.get("answer", "")))
         return ProducedAnswer(cached, cached=True)
+    saved = "your question is saved, " if pending.stored else ""
     try:
-        answer = services.lumen.pipeline.ask(
-            pending.question,
-            AskOptions(collections=pending.collections, patient_context=pending.patient_context),
-            on_token=on_token,
-        )
+        with services.model_queue.slot():
+            answer = services.lumen.pipeline.ask(
+                pending.question,
+                AskOptions(
+                    collections=pending.collections, patient_context=pending.patient_context
+                ),
+                on_token=on_token,
+            )
     except InputError:
         raise
-    except ComponentError as exc:
-        timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
-        _mark_failed(services, pending, timed_out=timed_out)
-        what = "timed out" if timed_out else "is unavailable"
-        then = "your question is saved, try again" if pending.stored else "try again"
+    except ModelBusyError as exc:
+        _mark_failed(services, pending, error="busy")
         raise AnswerUnavailableError(
-            f"the language model {what}; {then}",
-            timed_out=timed_out,
+            f"Lumen is answering too many questions; {saved}try again shortly",
+            timed_out=False,
+            message_id=pending.message_id,
+            retry_after_s=exc.retry_after_s,
+        ) from exc
+    except LLMTimeout as exc:
+        _mark_failed(services, pending, error="timeout")
+        raise AnswerUnavailableError(
+            f"the language model took too long; {saved}try again",
+            timed_out=True,
+            message_id=pending.message_id,
+        ) from exc
+    except ComponentError as exc:
+        _mark_failed(services, pending, error="model_unavailable")
+        raise AnswerUnavailableError(
+            f"the language model is unavailable; {saved}try again",
+            timed_out=False,
             message_id=pending.message_id,
         ) from exc
     answer_dict = _storable(answer)
@@ -452,13 +488,13 @@ def _storable(answer: Answer) -> dict[str, Any]:
     return data
 
 
-def _mark_failed(services: Services, pending: PendingQuestion, *, timed_out: bool) -> None:
+def _mark_failed(services: Services, pending: PendingQuestion, *, error: str) -> None:
     if pending.stored:
         with services.database.session() as db:
             message = db.get(Message, pending.message_id)
             if message is not None:
                 message.status = "failed"
-                message.error = "timeout" if timed_out else "model_unavailable"
+                message.error = error
     services.audit.record(
         actor=pending.actor,
         action="message.answer",

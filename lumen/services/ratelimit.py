@@ -24,9 +24,9 @@ class RateDecision:
         return max(0, self.limit - self.count)
 
 
-def _retry_after(reset_in_s: float | None, window_s: int) -> int:
+def _retry_after(reset_in_s: float | None, window_s: float) -> int:
     if reset_in_s is None:
-        return max(1, window_s)
+        return max(1, math.ceil(window_s))
     return max(1, math.ceil(reset_in_s))
 
 
@@ -40,14 +40,14 @@ class RateLimiter:
     def _key(bucket: str) -> str:
         return f"rate:{bucket}"
 
-    def hit(self, bucket: str, limit: int, window_s: int) -> RateDecision:
+    def hit(self, bucket: str, limit: int, window_s: float) -> RateDecision:
         """Count one request; allowed while the count stays within ``limit``."""
         count, reset_in = self._kv.incr_window(self._key(bucket), window_s)
         allowed = count <= limit
         retry = 0 if allowed else _retry_after(reset_in, window_s)
         return RateDecision(allowed=allowed, count=count, limit=limit, retry_after_s=retry)
 
-    def peek(self, bucket: str, limit: int, window_s: int) -> RateDecision:
+    def peek(self, bucket: str, limit: int, window_s: float) -> RateDecision:
         """Whether one more request would be allowed, without counting it."""
         key = self._key(bucket)
         raw = self._kv.get(key)
@@ -69,46 +69,79 @@ def _hashed(value: str) -> str:
 
 
 class LoginThrottle:
-    """Failed sign-ins per account and per client address, each with its own limit.
+    """Sign-in attempts, reserved before the password check.
+
+    * Per account and client address: each attempt takes a slot first (an atomic INCR), so
+      that concurrent attempts can never run more than ``per_account`` password checks per
+      window; a correct password frees the slots. Other addresses (a shared NAT) are not
+      blocked by someone else's failures on the account.
+    * Per address (any account) and per account (any address): past ``per_ip`` failures
+      from the address, or ``4 x per_account`` failures on the account, one attempt is let
+      through per delay, the delay doubling with each further failure up to ``max_delay_s``;
+      a correct password among them still signs in.
 
     Bucket names hold SHA-256 digests, so neither e-mail addresses nor client addresses
     appear in the store in clear text.
     """
 
+    ACCOUNT_FAILURE_FACTOR = 4
+
     def __init__(
-        self, limiter: RateLimiter, *, per_account: int, per_ip: int, window_s: int
+        self,
+        limiter: RateLimiter,
+        *,
+        per_account: int,
+        per_ip: int,
+        window_s: int,
+        delay_s: float = 1.0,
+        max_delay_s: float = 60.0,
     ) -> None:
         self._limiter = limiter
         self._per_account = per_account
         self._per_ip = per_ip
         self._window_s = window_s
+        self._delay_s = delay_s
+        self._max_delay_s = max_delay_s
 
     @staticmethod
-    def _account_bucket(account: str) -> str:
-        return "login:account:" + _hashed(account.strip().lower())
+    def _normal(account: str) -> str:
+        return account.strip().lower()
 
-    @staticmethod
-    def _ip_bucket(ip: str) -> str:
-        return "login:ip:" + _hashed(ip)
+    def _attempt_bucket(self, account: str, ip: str | None) -> str:
+        return "login:attempts:" + _hashed(self._normal(account) + "\n" + (ip or "-"))
 
-    def check(self, account: str, ip: str | None) -> RateDecision:
-        """Whether a sign-in attempt may proceed; the more restrictive of the two limits."""
-        decisions = [
-            self._limiter.peek(self._account_bucket(account), self._per_account, self._window_s)
+    def _failure_buckets(self, account: str, ip: str | None) -> list[tuple[str, int]]:
+        buckets = [
+            (
+                "login:failures:account:" + _hashed(self._normal(account)),
+                self._per_account * self.ACCOUNT_FAILURE_FACTOR,
+            )
         ]
         if ip:
-            decisions.append(self._limiter.peek(self._ip_bucket(ip), self._per_ip, self._window_s))
-        denied = [d for d in decisions if not d.allowed]
-        if denied:
-            return max(denied, key=lambda d: d.retry_after_s)
-        return min(decisions, key=lambda d: d.remaining)
+            buckets.append(("login:failures:ip:" + _hashed(ip), self._per_ip))
+        return buckets
+
+    def reserve(self, account: str, ip: str | None) -> RateDecision:
+        """Take a slot for one attempt; not allowed past a limit or inside a delay."""
+        for bucket, threshold in self._failure_buckets(account, ip):
+            failures = self._limiter.peek(bucket, threshold, self._window_s).count
+            over = failures - threshold
+            if over < 0:
+                continue
+            delay = min(self._max_delay_s, self._delay_s * 2 ** min(over, 30))
+            gate = self._limiter.hit(bucket + ":gate", 1, delay)
+            if not gate.allowed:
+                return gate
+        return self._limiter.hit(
+            self._attempt_bucket(account, ip), self._per_account, self._window_s
+        )
 
     def record_failure(self, account: str, ip: str | None) -> None:
-        """Count a failed attempt against the account and the address."""
-        self._limiter.hit(self._account_bucket(account), self._per_account, self._window_s)
-        if ip:
-            self._limiter.hit(self._ip_bucket(ip), self._per_ip, self._window_s)
+        """Count a failed attempt against the account and the address (its slot stays taken)."""
+        for bucket, threshold in self._failure_buckets(account, ip):
+            self._limiter.hit(bucket, threshold, self._window_s)
 
-    def record_success(self, account: str) -> None:
-        """A correct password clears the account's count (the address keeps its own)."""
-        self._limiter.reset(self._account_bucket(account))
+    def record_success(self, account: str, ip: str | None) -> None:
+        """A correct sign-in frees the account's slots from this address and its failures."""
+        self._limiter.reset(self._attempt_bucket(account, ip))
+        self._limiter.reset(self._failure_buckets(account, None)[0][0])

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from lumen.api.app import create_app
 from lumen.clock import ManualClock
 from lumen.factory import Lumen, build_lumen, build_services
 from lumen.services.container import Services
@@ -213,3 +217,152 @@ def alice(client: TestClient) -> Account:
 def bob(client: TestClient) -> Account:
     """Another patient."""
     return sign_up(client, "bob@example.org")
+
+
+PG_BIN = Path(os.environ.get("LUMEN_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster that one test starts, stops and throws away (never the shared one)."""
+
+    root: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL of its ``postgres`` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        import subprocess
+
+        command = [str(PG_BIN / args[0]), *args[1:]]
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Stop it at once, as a crash would (``-m immediate``)."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A fresh cluster on its own port and data directory, started; removed afterwards."""
+    import shutil
+    import tempfile
+
+    if not (PG_BIN / "initdb").is_file():
+        pytest.skip(f"no PostgreSQL server binaries in {PG_BIN}")
+    root = Path(tempfile.mkdtemp(prefix="lumen-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    cluster = OwnPostgres(root, _free_port())
+    cluster._run("initdb", "-D", str(root / "data"), "-A", "trust", "-U", "postgres", "--no-sync")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(Exception):
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+BuildService = Callable[..., tuple[Services, TestClient]]
+
+
+@pytest.fixture
+def service_builder(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[BuildService]:
+    """Builds a service with setting overrides on the test's stack; all closed afterwards."""
+    opened: list[tuple[Services, TestClient]] = []
+
+    def build(**overrides: Any) -> tuple[Services, TestClient]:
+        settings = make_settings(tmp_path, stack, **overrides)
+        services = build_services(settings, clock=clock, lumen=rag_lumen)
+        client = TestClient(
+            create_app(services=services),
+            base_url="https://testserver",
+            raise_server_exceptions=False,
+        )
+        client.__enter__()
+        opened.append((services, client))
+        return services, client
+
+    yield build
+    for services, client in opened:
+        client.__exit__(None, None, None)
+        services.close()
+
+
+@pytest.fixture
+def loaded(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[tuple[Services, TestClient, Account]]:
+    """A service whose model queue holds one waiting question and waits at most 2 s."""
+    settings = make_settings(
+        tmp_path,
+        stack,
+        llm={"max_queue": 1, "queue_timeout_s": 2.0, "timeout_s": 120.0},
+        api={"cache_ttl_s": 0},
+    )
+    services = build_services(settings, clock=clock, lumen=rag_lumen)
+    with TestClient(
+        create_app(services=services), base_url="https://testserver", raise_server_exceptions=False
+    ) as client:
+        yield services, client, sign_up(client, "alice@example.org")
+    services.close()
+
+
+@pytest.fixture
+def web_app(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> Iterator[tuple[FastAPI, Services, TestClient]]:
+    """The service with a (tiny) web app mounted at /, as `lumen serve` runs it."""
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "index.html").write_text("<!doctype html><title>Lumen</title>", encoding="utf-8")
+    settings = make_settings(tmp_path, stack, api={"web_dir": web})
+    services = build_services(settings, clock=clock, lumen=rag_lumen)
+    app = create_app(services=services)
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+        yield app, services, client
+    services.close()
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Puts back the handlers and filters of the loggers a test reconfigures."""
+    names = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine.Engine"]
+    loggers = {n: logging.getLogger(n) for n in names}
+    saved = {n: (list(logger.handlers), logger.propagate) for n, logger in loggers.items()}
+    yield
+    for name, (handlers, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate

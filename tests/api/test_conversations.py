@@ -8,8 +8,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 from fastapi.testclient import TestClient
 
-from lumen.components.llm.base import GenerationParams, Message
-from lumen.errors import ComponentError
+from lumen.components.llm.base import GenerationParams, LLMTimeout, Message
 from lumen.services.container import Services
 
 from .conftest import Account, make_admin
@@ -193,7 +192,7 @@ class TimingOutLLM:
         return len(text.split())
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
-        raise ComponentError("the language model timed out after 30 s")
+        raise LLMTimeout("the language model did not finish within 30 s")
 
 
 def test_model_timeout_is_a_504_and_the_question_is_kept(

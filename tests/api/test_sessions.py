@@ -100,7 +100,11 @@ def test_session_list_and_revocation(
     assert [s["id"] for s in remaining] == [session_id(alice.token)]
     with services.database.session() as db:
         rows, _ = services.audit.list_events(db, limit=10, offset=0, action="auth.session_revoke")
-        assert [row.object_id for row in rows] == [session_id(other)]
+        done = [row.object_id for row in rows if row.outcome == "success"]
+        missed = [row.object_id for row in rows if row.outcome == "not_found"]
+    assert done == [session_id(other)]
+    # The failed attempts are audited too (the newest first).
+    assert missed == [session_id(other), "0" * 64, session_id(bob.token)]
     assert services.audit.verify().ok
 
 

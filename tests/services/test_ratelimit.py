@@ -52,54 +52,59 @@ def test_peek_does_not_count(kv: KVStore) -> None:
 
 
 def _throttle(kv: KVStore) -> LoginThrottle:
-    return LoginThrottle(RateLimiter(kv), per_account=3, per_ip=5, window_s=900)
+    return LoginThrottle(
+        RateLimiter(kv), per_account=3, per_ip=5, window_s=900, delay_s=1.0, max_delay_s=4.0
+    )
 
 
-def test_throttle_per_account(kv: KVStore) -> None:
+def test_attempts_are_reserved_before_the_check(kv: KVStore) -> None:
     throttle = _throttle(kv)
-    for i in range(3):
-        assert throttle.check("Ann@Example.org", f"198.51.100.{i}").allowed
-        throttle.record_failure("ann@example.org", f"198.51.100.{i}")
-    # Case and the address do not matter: the account itself is throttled.
-    decision = throttle.check(" ANN@example.org ", "198.51.100.99")
-    assert not decision.allowed
-    assert decision.limit == 3
-    assert 0 < decision.retry_after_s <= 900
-    assert throttle.check("bob@example.org", "198.51.100.99").allowed
+    # Reservations count whether or not the failure is recorded yet (concurrent attempts).
+    assert [throttle.reserve("Ann@Example.org", "198.51.100.1").allowed for _ in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    denied = throttle.reserve(" ANN@example.org ", "198.51.100.1")
+    assert not denied.allowed
+    assert denied.limit == 3
+    assert 0 < denied.retry_after_s <= 900
+    # Another address (someone else behind another NAT) and another account still go ahead.
+    assert throttle.reserve("ann@example.org", "198.51.100.2").allowed
+    assert throttle.reserve("bob@example.org", "198.51.100.1").allowed
 
 
-def test_throttle_per_ip(kv: KVStore) -> None:
-    throttle = _throttle(kv)
-    for i in range(5):
-        throttle.record_failure(f"user{i}@example.org", "192.0.2.7")
-    decision = throttle.check("fresh@example.org", "192.0.2.7")
-    assert not decision.allowed
-    assert decision.limit == 5
-    assert decision.retry_after_s > 0
-    assert throttle.check("fresh@example.org", "192.0.2.8").allowed
-    assert throttle.check("fresh@example.org", None).allowed
-
-
-def test_success_resets_account_only(kv: KVStore) -> None:
+def test_success_frees_the_slots(kv: KVStore) -> None:
     throttle = _throttle(kv)
     for _ in range(3):
-        throttle.record_failure("ann@example.org", "192.0.2.7")
-    assert not throttle.check("ann@example.org", None).allowed
-    throttle.record_success("Ann@Example.org")
-    assert throttle.check("ann@example.org", None).allowed
-    for _ in range(2):
-        throttle.record_failure("carl@example.org", "192.0.2.7")
-    assert not throttle.check("ann@example.org", "192.0.2.7").allowed  # the IP kept its count
+        assert throttle.reserve("ann@example.org", "192.0.2.7").allowed
+    assert not throttle.reserve("ann@example.org", "192.0.2.7").allowed
+    throttle.record_success("Ann@Example.org", "192.0.2.7")
+    assert throttle.reserve("ann@example.org", "192.0.2.7").allowed
 
 
-def test_throttle_reports_most_restrictive(kv: KVStore) -> None:
+def test_address_failures_bring_progressive_delays_not_a_block(kv: KVStore) -> None:
     throttle = _throttle(kv)
-    throttle.record_failure("ann@example.org", "192.0.2.7")
-    throttle.record_failure("ann@example.org", "192.0.2.7")
-    decision = throttle.check("ann@example.org", "192.0.2.7")
-    assert decision.allowed
-    assert decision.limit == 3
-    assert decision.count == 2
+    for i in range(5):
+        assert throttle.reserve(f"user{i}@example.org", "192.0.2.7").allowed
+        throttle.record_failure(f"user{i}@example.org", "192.0.2.7")
+    # Past the address's limit one attempt goes through per delay (a correct password works).
+    assert throttle.reserve("fresh@example.org", "192.0.2.7").allowed
+    throttle.record_failure("fresh@example.org", "192.0.2.7")
+    delayed = throttle.reserve("other@example.org", "192.0.2.7")
+    assert not delayed.allowed
+    assert 1 <= delayed.retry_after_s <= 4
+    assert throttle.reserve("fresh@example.org", "192.0.2.8").allowed  # other addresses: no delay
+
+
+def test_account_failures_from_many_addresses_are_delayed(kv: KVStore) -> None:
+    throttle = _throttle(kv)
+    for i in range(3 * LoginThrottle.ACCOUNT_FAILURE_FACTOR):
+        assert throttle.reserve("ann@example.org", f"198.51.100.{i}").allowed
+        throttle.record_failure("ann@example.org", f"198.51.100.{i}")
+    assert throttle.reserve("ann@example.org", "203.0.113.1").allowed
+    assert not throttle.reserve("ann@example.org", "203.0.113.2").allowed
 
 
 def test_no_clear_text_identifiers(kv: KVStore) -> None:
@@ -110,7 +115,7 @@ def test_no_clear_text_identifiers(kv: KVStore) -> None:
     assert "ann" not in joined.lower()
     assert "192.0.2.7" not in joined
     digest = hashlib.sha256(b"ann@example.org").hexdigest()
-    assert f"rate:login:account:{digest}" in keys
+    assert f"rate:login:failures:account:{digest}" in keys
 
 
 def test_dead_store_raises(clock: ManualClock) -> None:
@@ -121,5 +126,5 @@ def test_dead_store_raises(clock: ManualClock) -> None:
     with pytest.raises(KVUnavailable):
         RateLimiter(dead).hit("b", 1, 60)
     with pytest.raises(KVUnavailable):
-        _throttle(dead).check("ann@example.org", "192.0.2.7")
+        _throttle(dead).reserve("ann@example.org", "192.0.2.7")
     dead.close()

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from lumen.api.deps import CurrentCaller, ServicesDep, SessionDep
+from lumen.api.deps import CurrentCaller, IdPath, ServicesDep, SessionDep
 from lumen.api.routes.auth import clear_session_cookies
 from lumen.api.schemas import PasswordConfirm, SessionPublic, UserPublic
 from lumen.api.views import session_public, user_public
@@ -31,9 +31,16 @@ def sessions(caller: CurrentCaller, services: ServicesDep) -> list[SessionPublic
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_session(session_id: str, caller: CurrentCaller, services: ServicesDep) -> None:
+def revoke_session(session_id: IdPath, caller: CurrentCaller, services: ServicesDep) -> None:
     """End one of this account's sessions."""
     if not services.sessions.revoke_id(caller.user.id, session_id):
+        services.audit.record(
+            actor=caller.actor,
+            action="auth.session_revoke",
+            outcome="not_found",
+            object_type="session",
+            object_id=session_id,
+        )
         raise NotFoundError("no such session")
     services.audit.record(
         actor=caller.actor,

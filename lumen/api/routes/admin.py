@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from lumen.api.deps import AdminCaller, ServicesDep, SessionDep
+from lumen.api.deps import AdminCaller, IdPath, ServicesDep, SessionDep
+from lumen.api.errors import documented
 from lumen.api.schemas import (
     AuditAnchorPublic,
     AuditEventPublic,
@@ -17,6 +18,7 @@ from lumen.api.schemas import (
     IndexStats,
     Page,
     RoleUpdate,
+    Text,
     UserPublic,
 )
 from lumen.api.views import user_public
@@ -26,7 +28,7 @@ from lumen.services import accounts, conversations
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 @router.get("/users")
@@ -45,9 +47,9 @@ def list_users(
     )
 
 
-@router.patch("/users/{user_id}")
+@router.patch("/users/{user_id}", responses=documented(409))
 def set_role(
-    user_id: str, body: RoleUpdate, caller: AdminCaller, services: ServicesDep, db: SessionDep
+    user_id: IdPath, body: RoleUpdate, caller: AdminCaller, services: ServicesDep, db: SessionDep
 ) -> UserPublic:
     """Change a user's role; their sessions end."""
     user = accounts.set_role(services, db, user_id=user_id, role=body.role, actor=caller.actor)
@@ -78,8 +80,8 @@ def audit_log(
     db: SessionDep,
     limit: Limit = 100,
     offset: Offset = 0,
-    actor_id: Annotated[str | None, Query(max_length=36)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor_id: Annotated[Text | None, Query(max_length=36)] = None,
+    action: Annotated[Text | None, Query(max_length=64)] = None,
 ) -> Page[AuditEventPublic]:
     """Audit rows, newest first."""
     rows, total = services.audit.list_events(

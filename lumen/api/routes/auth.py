@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter, Request, Response, status
 
 from lumen.api.deps import CSRF_COOKIE, ClientIp, CurrentCaller, ServicesDep, SessionDep
+from lumen.api.errors import documented
 from lumen.api.schemas import (
     LoginRequest,
     LoginResponse,
@@ -73,7 +74,7 @@ def _login_response(response: Response, services: Services, result: SignIn) -> L
     )
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED)
+@router.post("/signup", status_code=status.HTTP_201_CREATED, responses=documented(409))
 def sign_up(body: UserCreate, services: ServicesDep, db: SessionDep, ip: ClientIp) -> UserPublic:
     """Create a patient account (sign in afterwards)."""
     if not services.settings.auth.allow_signup:
@@ -167,14 +168,14 @@ def change_password(
     return _login_response(response, services, result)
 
 
-@router.post("/totp/setup")
+@router.post("/totp/setup", responses=documented(409))
 def totp_setup(caller: CurrentCaller, services: ServicesDep, db: SessionDep) -> TotpSetup:
     """A new secret to add to an authenticator app; confirm it with ``/auth/totp/enable``."""
     secret, uri = accounts.begin_totp(services, db, user=db.merge(caller.user), actor=caller.actor)
     return TotpSetup(secret=secret, otpauth_uri=uri)
 
 
-@router.post("/totp/enable")
+@router.post("/totp/enable", responses=documented(409))
 def totp_enable(
     body: TotpCode, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> RecoveryCodes:
@@ -195,7 +196,7 @@ def totp_disable(
     )
 
 
-@router.post("/totp/recovery-codes")
+@router.post("/totp/recovery-codes", responses=documented(409))
 def new_recovery_codes(
     body: PasswordConfirm, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> RecoveryCodes:

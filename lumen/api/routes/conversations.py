@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from lumen.api.deps import CurrentCaller, ServicesDep, SessionDep
-from lumen.api.errors import status_for
+from lumen.api.deps import CurrentCaller, IdPath, ServicesDep, SessionDep
+from lumen.api.errors import documented, status_for
 from lumen.api.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -25,8 +25,10 @@ from lumen.api.schemas import (
     MessageCreate,
     MessagePublic,
     Page,
+    Text,
 )
 from lumen.api.views import conversation_public, message_public
+from lumen.db.session import RETRY_AFTER_S, is_outage
 from lumen.errors import LumenError
 from lumen.services import conversations
 from lumen.services.container import Services
@@ -47,7 +49,7 @@ def list_conversations(
     db: SessionDep,
     limit: Limit = 20,
     offset: Offset = 0,
-    q: Annotated[str | None, Query(max_length=200, description="Search in titles.")] = None,
+    q: Annotated[Text | None, Query(max_length=200, description="Search in titles.")] = None,
 ) -> Page[ConversationPublic]:
     """The user's conversations, most recent first."""
     rows, total = conversations.list_conversations(
@@ -70,7 +72,7 @@ def create_conversation(
 
 @router.get("/conversations/{conversation_id}")
 def read_conversation(
-    conversation_id: str, caller: CurrentCaller, services: ServicesDep, db: SessionDep
+    conversation_id: IdPath, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> ConversationDetail:
     """A conversation with its questions and answers."""
     conversation = conversations.get_conversation(
@@ -83,7 +85,7 @@ def read_conversation(
 
 @router.patch("/conversations/{conversation_id}")
 def rename_conversation(
-    conversation_id: str,
+    conversation_id: IdPath,
     body: ConversationUpdate,
     caller: CurrentCaller,
     services: ServicesDep,
@@ -103,7 +105,7 @@ def rename_conversation(
 
 @router.delete("/conversations/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_conversation(
-    conversation_id: str, caller: CurrentCaller, services: ServicesDep, db: SessionDep
+    conversation_id: IdPath, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> None:
     """Delete a conversation and its messages."""
     conversations.delete_conversation(
@@ -117,12 +119,17 @@ def delete_conversation(
     response_model=MessagePublic,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "With stream=true."},
-        503: {"description": "The model is unavailable; the question is kept."},
-        504: {"description": "The model timed out; the question is kept."},
+        **documented(
+            503,
+            504,
+            d503="The model is unavailable or too busy (then with Retry-After); the question "
+            "is kept.",
+            d504="The model took too long; the question is kept.",
+        ),
     },
 )
 async def post_message(
-    conversation_id: str,
+    conversation_id: IdPath,
     body: MessageCreate,
     request: Request,
     caller: CurrentCaller,
@@ -147,6 +154,9 @@ async def post_message(
         profile_id=body.profile_id,
         actor=caller.actor,
     )
+    # The answer opens its own session when it is done: give this one's connection back now,
+    # so that a request never holds two connections of the pool at once.
+    db.close()
     wants_stream = body.stream or "text/event-stream" in request.headers.get("accept", "")
     if wants_stream:
         return StreamingResponse(
@@ -191,17 +201,27 @@ async def _stream_answer(services: Services, pending: PendingQuestion) -> AsyncI
             yield _sse("final", message_public(value).model_dump(mode="json"))
             return
         else:
+            event: dict[str, Any] = {"message_id": pending.message_id}
             if isinstance(value, LumenError):
-                code, text = status_for(value), str(value)
+                event.update(status=status_for(value), message=str(value))
+                retry = getattr(value, "retry_after_s", None)
+                if retry is not None:
+                    event["retry_after"] = retry
+            elif is_outage(value):
+                event.update(
+                    status=503,
+                    message="the database is unavailable right now; try again shortly",
+                    retry_after=RETRY_AFTER_S,
+                )
             else:
-                code, text = 500, "something went wrong on Lumen's side; try again"
-            yield _sse("error", {"status": code, "message": text, "message_id": pending.message_id})
+                event.update(status=500, message="something went wrong on Lumen's side; try again")
+            yield _sse("error", event)
             return
 
 
 @router.post("/messages/{message_id}/feedback", status_code=status.HTTP_201_CREATED)
 def give_feedback(
-    message_id: str,
+    message_id: IdPath,
     body: FeedbackCreate,
     caller: CurrentCaller,
     services: ServicesDep,

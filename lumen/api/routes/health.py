@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from lumen.api.deps import ServicesDep
+from lumen.api.errors import error_response
 from lumen.api.schemas import Health
 from lumen.services.container import Services
 
@@ -56,7 +58,15 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(services: ServicesDep) -> Response:
-    """Prometheus exposition."""
+def metrics(request: Request, services: ServicesDep) -> Response:
+    """Prometheus exposition; with ``api.metrics_token`` set, only for that bearer token."""
+    token = services.settings.api.metrics_token
+    if token is not None:
+        header = request.headers.get("authorization", "")
+        given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            return error_response(
+                401, "the metrics need their bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
     payload, content_type = services.metrics.render()
     return Response(payload, media_type=content_type)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from lumen.api.deps import CurrentCaller, ServicesDep, SessionDep
+from lumen.api.deps import CurrentCaller, IdPath, ServicesDep, SessionDep
 from lumen.api.schemas import ProfileCreate, ProfilePublic, ProfileUpdate
 from lumen.api.views import profile_public
 from lumen.services import profiles
@@ -35,7 +35,7 @@ def create_profile(
 
 @router.get("/{profile_id}")
 def read_profile(
-    profile_id: str, caller: CurrentCaller, services: ServicesDep, db: SessionDep
+    profile_id: IdPath, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> ProfilePublic:
     """One profile."""
     profile, data = profiles.get_profile(
@@ -46,7 +46,7 @@ def read_profile(
 
 @router.patch("/{profile_id}")
 def update_profile(
-    profile_id: str,
+    profile_id: IdPath,
     body: ProfileUpdate,
     caller: CurrentCaller,
     services: ServicesDep,
@@ -66,7 +66,7 @@ def update_profile(
 
 @router.delete("/{profile_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_profile(
-    profile_id: str, caller: CurrentCaller, services: ServicesDep, db: SessionDep
+    profile_id: IdPath, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> None:
     """Delete a profile."""
     profiles.delete_profile(

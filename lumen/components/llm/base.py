@@ -6,6 +6,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from lumen.errors import ComponentError
+
+
+class LLMTimeout(ComponentError):
+    """The model did not finish within the generation timeout."""
+
 
 @dataclass(frozen=True)
 class Message:
@@ -48,4 +54,4 @@ class LLM(Protocol):
         """Tokens ``text`` takes (an upper estimate where no tokenizer is at hand)."""
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
-        """Yield the answer piece by piece; raise ComponentError on failure or timeout."""
+        """Yield the answer piece by piece; LLMTimeout past the timeout, ComponentError else."""

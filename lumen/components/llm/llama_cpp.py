@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lumen.components.llm.base import GenerationParams, Message
+from lumen.components.llm.base import GenerationParams, LLMTimeout, Message
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -151,9 +151,12 @@ class LlamaCppLLM:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream_chat(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
-        """Stream a chat completion; raises ComponentError past ``params.timeout_s``."""
-        deadline = time.monotonic() + params.timeout_s
+        """Stream a chat completion; raises LLMTimeout past ``params.timeout_s``.
+
+        The clock starts once this generation holds the model, not while it waits for it.
+        """
         with self._lock:
+            deadline = time.monotonic() + params.timeout_s
             llama: Any = self._llama  # llama-cpp-python's TypedDicts are stricter than its API
             extra: dict[str, Any] = {}
             processor = opening_processor(llama, params.opening_words, params.opening_bias)
@@ -172,7 +175,7 @@ class LlamaCppLLM:
             )
             for event in stream:
                 if time.monotonic() > deadline:
-                    raise ComponentError(
+                    raise LLMTimeout(
                         f"the language model did not finish within {params.timeout_s:g} s"
                     )
                 piece = event["choices"][0]["delta"].get("content")

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from lumen.components.llm.base import GenerationParams, Message
+from lumen.components.llm.base import GenerationParams, LLMTimeout, Message
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class OpenAICompatLLM:
                 if piece:
                     yield piece
         except self._openai.APITimeoutError as exc:
-            raise ComponentError(
+            raise LLMTimeout(
                 f"the language model server at {self._base_url} timed out "
                 f"after {params.timeout_s:g} s"
             ) from exc
