@@ -47,6 +47,18 @@ app.add_typer(finetune_app, name="finetune")
 register_service_commands(app)
 
 
+def _add_lab() -> None:
+    """``lumen lab`` when the lab package is present (a service-only install leaves it out)."""
+    try:
+        from lumen_lab.cli import lab_app
+    except ImportError:
+        return
+    app.add_typer(lab_app, name="lab")
+
+
+_add_lab()
+
+
 @app.callback()
 def _main(
     settings_file: Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
 from lumen.documents import Chunk
 from lumen.rag.expand import expand_hits
+
+if TYPE_CHECKING:
+    from lumen.rag.rerank import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class Retriever:
         dense_weight: float = 1.0,
         bm25_weight: float = 1.0,
         neighbours: int = 0,
+        reranker: Reranker | None = None,
+        rerank_candidates: int = 10,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -75,6 +80,13 @@ class Retriever:
         self._rrf_k = rrf_k
         self._weights = (dense_weight, bm25_weight)
         self._neighbours = neighbours
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder that reorders the fused candidates, if any."""
+        return self._reranker
 
     def retrieve(
         self,
@@ -85,8 +97,12 @@ class Retriever:
         mode: RetrieverMode = "hybrid",
         where: SearchFilter | None = None,
         neighbours: int | None = None,
+        rerank: bool | None = None,
     ) -> RetrievalResult:
         """The top ``k`` chunks for ``question`` across ``collections``.
+
+        With a reranker (and ``rerank`` not False), the best ``rerank_candidates`` fused chunks
+        are reordered by the cross-encoder before the top ``k`` are kept.
 
         With ``neighbours`` (default: the retriever's), each hit comes with that many chunks on
         either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
@@ -120,7 +136,9 @@ class Retriever:
         else:
             hits = dense if mode == "dense" else sparse
             fused = {hit.chunk.id: hit.score for hit in hits}
-        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
+        reranker = self._reranker if rerank is not False else None
+        depth = max(k, self._rerank_candidates) if reranker is not None else k
+        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:depth]
         chunks = [
             RetrievedChunk(
                 chunk=by_id[cid],
@@ -131,6 +149,10 @@ class Retriever:
             )
             for cid in best
         ]
+        if reranker is not None and chunks:
+            from lumen.rag.rerank import rerank as rerank_chunks
+
+            chunks = rerank_chunks(question, chunks, reranker, k=k)
         around = self._neighbours if neighbours is None else neighbours
         if around > 0:
             chunks = expand_hits(chunks, self._store.document_chunks, around)
