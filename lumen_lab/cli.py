@@ -197,7 +197,7 @@ def evaluate(
 ) -> None:
     """Recall@5 and MRR@5 before and after reranking on the benchmark, dev and consumer sets."""
     from lumen.ingest.loaders.medquad import iter_qa_pairs
-    from lumen.rag.rerank import Reranker
+    from lumen.rag.rerank import Reranker, default_model_dir
     from lumen_lab.rerank.config import medquad_path
     from lumen_lab.retrieval.consumer import read_jsonl
     from lumen_lab.retrieval.evaluate import Query
@@ -214,8 +214,16 @@ def evaluate(
         "dev_medquad_questions": [Query(i.id, i.original, i.url) for i in items],
         "dev_consumer": [Query(i.id, i.question, i.url) for i in items],
     }
-    reranker = Reranker(model, threads=config.threads)
-    results: dict[str, Any] = {"model": reranker.manifest.get("training", {})}
+    packaged = default_model_dir()
+    if model is None and not packaged.is_dir():
+        console.print(f"no reranker at {packaged}: hybrid retrieval only")
+        reranker = None
+    else:
+        reranker = Reranker(model, threads=config.threads)
+    results: dict[str, Any] = {
+        "index_dir": str(config.index_dir),
+        "model": reranker.manifest.get("training", {}) if reranker else None,
+    }
     with _index(config) as lumen:
         for name, queries in sets.items():
             results[name] = run_evaluate(

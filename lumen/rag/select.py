@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from lumen.textutil import split_fused_heading
+
 _MIN_WORDS = 6
 # A statement ends like one: ".", "!" or a closing quote or bracket after them.
 _STATEMENT_END = re.compile(r"[.!][\"'\u201d\u2019)\]]*$")
@@ -23,26 +25,15 @@ _NAVIGATION = re.compile(
     r"call (?:toll-free|\d)|for more information|more information (?:about|on))\b",
     re.IGNORECASE,
 )
-# Small words that may sit inside a title-cased heading.
-_HEADING_GLUE = frozenset("a an and as at by for from in of on or the to with &".split())
 
 
 def strip_fused_heading(sentence: str) -> str:
     """``sentence`` without a heading fused onto its front, if it carries one.
 
-    A fused heading shows as a title-cased run of words whose last word opens the real sentence
-    again: "Symptoms of Glaucoma Glaucoma can develop ..." becomes "Glaucoma can develop ...".
+    "Symptoms of Glaucoma Glaucoma can develop ..." becomes "Glaucoma can develop ..." (see
+    :func:`lumen.textutil.split_fused_heading`).
     """
-    words = sentence.split()
-    for index in range(1, min(len(words) - 1, 10)):
-        word = words[index]
-        if word[:1].isupper() and word == words[index + 1]:
-            head = words[: index + 1]
-            if all(w[:1].isupper() or w.lower() in _HEADING_GLUE for w in head):
-                return " ".join(words[index + 1 :])
-        if not (word[:1].isupper() or word.lower() in _HEADING_GLUE):
-            break
-    return sentence
+    return split_fused_heading(sentence)[1]
 
 
 def quotable(sentence: str) -> bool:

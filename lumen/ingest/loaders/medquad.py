@@ -22,7 +22,7 @@ from lxml import etree
 
 from lumen.documents import KNOWLEDGE, Document, Section
 from lumen.ingest.loaders.base import Report, list_files
-from lumen.textutil import normalize_whitespace, sentence_spans
+from lumen.textutil import normalize_whitespace, sentence_spans, split_fused_heading
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def clean_answer(text: str) -> str:
 
 
 def answer_body(raw: str, *, question: str, focus: str) -> str:
-    """The answer as Lumen indexes it: lists and inline headings on their own lines.
+    """The answer as Lumen indexes it: lists and inline or fused headings on their own lines.
 
     An opening question that names the focus or restates the pair's question ("What are the
     signs and symptoms of X?", "How might X be treated?", as GARD writes) is dropped: the
@@ -88,7 +88,21 @@ def answer_body(raw: str, *, question: str, focus: str) -> str:
         names_focus = bool(focus) and focus.lower() in opening
         if words and (names_focus or sum(w in known for w in words) >= _RESTATED * len(words)):
             text = (line[spans[0][1] :].strip() + newline + rest).strip()
-    return text
+    return _unfuse_headings(text)
+
+
+def _unfuse_headings(text: str) -> str:
+    """Put headings fused onto the next sentence ("Tests for Glaucoma Glaucoma is") on a line."""
+    out: list[str] = []
+    position = 0
+    for start, end in sentence_spans(text):
+        heading, rest = split_fused_heading(text[start:end])
+        if heading:
+            out.append(text[position:start])
+            out.append(f"{heading}\n{rest}")
+            position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _tag(element: etree._Element) -> str:
