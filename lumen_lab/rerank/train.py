@@ -111,7 +111,7 @@ def train(
         optimizer.step()
         scheduler.step()
         step += 1
-        losses.append(round(float(loss), 4))
+        losses.append(round(float(loss.detach()), 4))
         if progress is not None:
             progress(step, total, float(loss))
         if step % config.checkpoint_every == 0 or step == total:
