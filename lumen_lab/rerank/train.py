@@ -97,6 +97,7 @@ def train(
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, losses, seconds = state["step"], state["losses"], state["seconds"]
+        torch.set_rng_state(state["rng"])  # dropout draws carry on as in an unbroken run
         logger.info("resuming at step %s of %s", step, total)
     model.train()
     started = time.perf_counter() - seconds
@@ -112,10 +113,10 @@ def train(
         scheduler.step()
         step += 1
         losses.append(round(float(loss.detach()), 4))
-        if progress is not None:
-            progress(step, total, float(loss))
         if step % config.checkpoint_every == 0 or step == total:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, config, step, losses, started)
+        if progress is not None:
+            progress(step, total, losses[-1])
     weights = out_dir / WEIGHTS
     torch.save(model.state_dict(), weights)
     summary = {
@@ -155,6 +156,7 @@ def _save_checkpoint(
             "step": step,
             "losses": losses,
             "seconds": time.perf_counter() - started,
+            "rng": torch.get_rng_state(),
         },
         partial,
     )
