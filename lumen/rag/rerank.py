@@ -47,6 +47,11 @@ def file_sha256(path: Path) -> str:
 def read_manifest(model_dir: Path) -> dict[str, object]:
     """The manifest after checking every file it lists; ComponentError when anything is off."""
     path = model_dir / MANIFEST
+    if not model_dir.is_dir():
+        raise ComponentError(
+            f"no reranker model at {model_dir}: train and install one ('lumen lab rerank', "
+            "docs/reranking.md) or set retrieval.rerank to false"
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

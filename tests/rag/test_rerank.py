@@ -99,3 +99,8 @@ def test_loading_fails_closed(exported, tmp_path: Path, damage: str) -> None:  #
         (copy / MANIFEST).unlink()
     with pytest.raises(ComponentError):
         Reranker(copy, threads=1)
+
+
+def test_turning_rerank_on_without_a_model_fails_closed(tmp_path: Path) -> None:
+    with pytest.raises(ComponentError, match="no reranker model"):
+        Reranker(tmp_path / "absent", threads=1)
