@@ -104,3 +104,33 @@ def test_loading_fails_closed(exported, tmp_path: Path, damage: str) -> None:  #
 def test_turning_rerank_on_without_a_model_fails_closed(tmp_path: Path) -> None:
     with pytest.raises(ComponentError, match="no reranker model"):
         Reranker(tmp_path / "absent", threads=1)
+
+
+def test_the_retriever_reranks_its_best_candidates(  # type: ignore[no-untyped-def]
+    exported, embedder, shared_data: Path, tmp_path: Path
+) -> None:
+    from lumen.factory import build_lumen
+    from lumen.ingest.loaders import get_loader
+    from lumen.rag.retrieve import Retriever
+    from lumen.settings import Settings
+
+    folder = tmp_path / "medquad"
+    folder.mkdir()
+    for name in ("7_SeniorHealth_QA/0000027.xml", "3_GHR_QA/0000311.xml"):
+        shutil.copy(shared_data / "medquad" / name, folder / name.replace("/", "-"))
+    settings = Settings(paths={"data_dir": tmp_path / "data", "sources_dir": shared_data})
+    _, model_dir = exported
+    reranker = Reranker(model_dir, threads=1)
+    with build_lumen(settings, embedder=embedder) as lumen:
+        docs = get_loader("medquad").load(folder, collection="knowledge", report=lambda p, m: None)
+        lumen.ingestor.ingest(docs, collection="knowledge")
+        retriever = Retriever(
+            lumen.store, embedder, lumen.bm25, reranker=reranker, rerank_candidates=6
+        )
+        fused = retriever.retrieve(QUESTION, collections=["knowledge"], k=6, rerank=False)
+        reranked = retriever.retrieve(QUESTION, collections=["knowledge"], k=3)
+    assert len(fused.chunks) == 6 and len(reranked.chunks) == 3
+    logits = reranker.score(QUESTION, [c.chunk.embed_text for c in fused.chunks])
+    best = sorted(range(6), key=lambda i: float(logits[i]), reverse=True)[:3]
+    assert [c.chunk.id for c in reranked.chunks] == [fused.chunks[i].chunk.id for i in best]
+    assert [c.score for c in reranked.chunks] == pytest.approx([float(logits[i]) for i in best])
