@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= What are the symptoms of glaucoma?
 
-.PHONY: setup run ask serve web ingest test test-fast lint bench clean
+.PHONY: setup run ask serve web ingest test test-fast lint lock audit bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -28,16 +28,25 @@ ingest:
 	$(BIN)/lumen ingest pubmedqa
 
 ## Set up, lint, type-check and run the whole test suite.
-test: setup lint
+test: setup lint audit
 	$(BIN)/python -m pytest
 
 test-fast:
 	$(BIN)/python -m pytest -m "not slow"
 
 lint:
-	$(BIN)/ruff check lumen tests bench scripts
-	$(BIN)/ruff format --check lumen tests bench scripts
+	$(BIN)/ruff check lumen lumen_lab tests bench scripts
+	$(BIN)/ruff format --check lumen lumen_lab tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Rewrite constraints.txt from the set-up environment (after changing a dependency).
+lock:
+	$(BIN)/python scripts/lock.py
+
+## pip-audit --strict over the lock.
+audit:
+	bash scripts/audit.sh
 
 bench:
 	$(BIN)/python bench/bench_core.py

@@ -2,9 +2,9 @@
 end-to-end answer latency and time to first token. Results: bench/results/core.json + core.png.
 
 Recall protocol (comparable across systems): sample 200 answered QA pairs with
-``random.Random(0)`` from the sorted list of (file name, question id); ask each question; a hit
-is the pair's own document URL among the top-5 results. Question texts are not indexed
-(``include_questions=False``).
+``random.Random(0)`` from the sorted list of (file path relative to the MedQuAD folder, question
+id), every answered pair kept; ask each question; a hit is the pair's own document URL among the
+top-5 results. Question texts are not indexed (``include_questions=False``).
 
 Usage: python bench/bench_core.py [--data-dir DIR] [--answers 40] [--skip-ingest]
 """
@@ -23,10 +23,22 @@ from rich.progress import Progress
 
 from lumen.factory import build_lumen
 from lumen.ingest.loaders import get_loader
-from lumen.ingest.loaders.medquad import iter_qa_pairs
+from lumen.ingest.loaders.medquad import QAPair, iter_qa_pairs
 from lumen.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def recall_pairs(medquad_dir: Path) -> dict[tuple[str, str], QAPair]:
+    """Every answered MedQuAD pair keyed by (path under the MedQuAD folder, question id)."""
+    pairs = {(p.relative_path, p.qid): p for p in iter_qa_pairs(medquad_dir)}
+    return dict(sorted(pairs.items()))
+
+
+def sample_recall_pairs(medquad_dir: Path, sample: int) -> list[QAPair]:
+    """The protocol's sample: ``sample`` pairs drawn by ``random.Random(0)`` from the keys."""
+    pairs = recall_pairs(medquad_dir)
+    return [pairs[key] for key in random.Random(0).sample(list(pairs), sample)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,9 +95,7 @@ def main() -> None:
         stats = lumen.store.stats("knowledge")
         results["index"] = {"points": stats.points, "documents": stats.documents}
 
-        pairs = {(p.file_name, p.qid): p for p in iter_qa_pairs(medquad_dir)}
-        keys = sorted(pairs)
-        chosen = [pairs[key] for key in random.Random(0).sample(keys, args.sample)]
+        chosen = sample_recall_pairs(medquad_dir, args.sample)
         recall: dict[str, float] = {}
         latency: dict[str, dict[str, float]] = {}
         for mode in ("dense", "bm25", "hybrid"):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-KNOWLEDGE = "knowledge"
-DRUGS = "drugs"
-REGULATORY = "regulatory"
-STANDARD_COLLECTIONS = (KNOWLEDGE, DRUGS, REGULATORY)
+# The standard collections, named here only: the rest of Lumen imports these.
+CollectionName = Literal["knowledge", "drugs", "regulatory"]
+STANDARD_COLLECTIONS: tuple[CollectionName, ...] = get_args(CollectionName)
+KNOWLEDGE, DRUGS, REGULATORY = STANDARD_COLLECTIONS
 
 
 @dataclass(frozen=True)

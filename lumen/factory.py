@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,9 @@ from lumen.settings import EmbeddingSettings, LLMSettings, Settings
 if TYPE_CHECKING:
     from lumen.clock import Clock
     from lumen.components.kv.base import KVStore
+    from lumen.db.session import Database
+    from lumen.observability.metrics import Metrics
+    from lumen.services.audit import AuditLog
     from lumen.services.container import Services
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ def build_embedder(settings: EmbeddingSettings, cache_dir: Path) -> Embedder:
             batch_size=settings.batch_size,
             max_tokens=settings.max_tokens,
             threads=settings.threads,
+            graph_path=settings.onnx_path,
         )
     from lumen.components.embedding.sentence_transformers import SentenceTransformerEmbedder
 
@@ -77,12 +82,18 @@ class Lumen:
     """Lumen's parts for one settings object, each built on first use; close() releases them."""
 
     def __init__(
-        self, settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+        llm_loader: Callable[[], LLM] | None = None,
     ) -> None:
         self.settings = settings
         if embedder is not None:  # share a loaded model (tests, the evaluation harness)
             self.__dict__["embedder"] = embedder
         self._llm = llm
+        self._llm_loader = llm_loader
 
     @cached_property
     def store(self) -> VectorStore:
@@ -157,7 +168,8 @@ class Lumen:
 
     def _load_llm(self) -> LLM:
         if self._llm is None:
-            self._llm = build_llm(self.settings.llm)
+            loader = self._llm_loader or (lambda: build_llm(self.settings.llm))
+            self._llm = loader()
         return self._llm
 
     def close(self) -> None:
@@ -178,10 +190,18 @@ class Lumen:
 
 
 def build_lumen(
-    settings: Settings, *, embedder: Embedder | None = None, llm: LLM | None = None
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    llm: LLM | None = None,
+    llm_loader: Callable[[], LLM] | None = None,
 ) -> Lumen:
-    """Lumen's parts for ``settings`` (nothing is loaded until used)."""
-    return Lumen(settings, embedder=embedder, llm=llm)
+    """Lumen's parts for ``settings`` (nothing is loaded until used).
+
+    ``embedder`` and ``llm`` share parts already loaded; ``llm_loader`` builds the LLM on
+    the first question instead of ``settings.llm`` (the evaluation harness's choice).
+    """
+    return Lumen(settings, embedder=embedder, llm=llm, llm_loader=llm_loader)
 
 
 def pipeline_identity(settings: Settings) -> str:
@@ -242,6 +262,9 @@ def build_services(
     kv = kv or open_kv(settings.kv, clock)
     auth = settings.auth
     limiter = RateLimiter(kv)
+    metrics = Metrics()
+    audit = AuditLog(database, clock)
+    _instrument(metrics, database, audit, clock, settings)
     return Services(
         settings=settings,
         clock=clock,
@@ -261,13 +284,29 @@ def build_services(
             per_ip=auth.login_failures_per_ip,
             window_s=auth.login_window_s,
         ),
-        audit=AuditLog(database, clock),
+        audit=audit,
         hasher=PasswordHasher(),
         policy=PasswordPolicy.from_settings(auth),
         lumen=lumen or build_lumen(settings),
         cache=AnswerCache(
             kv, keyring, ttl_s=settings.api.cache_ttl_s, identity=pipeline_identity(settings)
         ),
-        metrics=Metrics(),
+        metrics=metrics,
         owns_lumen=lumen is None,
     )
+
+
+def _instrument(
+    metrics: Metrics, database: Database, audit: AuditLog, clock: Clock, settings: Settings
+) -> None:
+    """Query timing and the scrape-time collectors (usage, audit chain) on ``metrics``."""
+    from lumen.observability.collectors import AuditChainCollector, UsageCollector
+    from lumen.observability.db import instrument_engine
+
+    instrument_engine(database.engine, metrics.db_query_seconds)
+    observability = settings.observability
+    metrics.register(UsageCollector(database, clock, ttl_s=observability.usage_refresh_s))
+    if observability.audit_check_interval_s > 0:
+        metrics.register(
+            AuditChainCollector(audit, clock, interval_s=observability.audit_check_interval_s)
+        )

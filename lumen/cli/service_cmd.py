@@ -66,10 +66,15 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise fail("give both --ssl-certfile and --ssl-keyfile", 2)
     if model is not None:
-        from lumen.finetune.registry import with_registered_model
+        from lumen.components.llm.registry import with_registered_model
 
         settings = with_registered_model(settings, model)
+    from lumen.observability.setup import certificate_expiry, setup_process_observability
+
+    setup_process_observability(settings)
     services = build_services(settings)
+    if ssl_certfile is not None:
+        services.metrics.set_certificate_expiry(certificate_expiry(ssl_certfile))
     app = create_app(services=services)
     scheme = "https" if ssl_certfile else "http"
     bind_host = host or settings.api.host
@@ -83,7 +88,8 @@ def serve(
         port=bind_port,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-        log_level="info",
+        log_level=settings.logging.level.lower(),
+        log_config=None,  # uvicorn's records go to Lumen's redacting handler
         access_log=False,
         proxy_headers=settings.api.trust_forwarded_for,
     )

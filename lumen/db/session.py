@@ -67,7 +67,7 @@ class Database:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             logger.warning("database ping failed: %s", type(exc).__name__)
             return False
         return True

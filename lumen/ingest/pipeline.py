@@ -24,6 +24,7 @@ from lumen.ingest.chunking import Chunker
 logger = logging.getLogger(__name__)
 
 EMBEDDING_KEY = "embedding_model"
+SPARSE_KEY = "sparse_encoder"
 GENERATION_KEY = "generation:{collection}"
 
 
@@ -89,6 +90,24 @@ class Ingestor:
             raise ComponentError(
                 f"the index was built with the embedding model {stored!r} but "
                 f"{self._embedder.identity!r} is configured: re-index into a new data directory"
+            )
+        self._check_sparse_encoder(legacy=stored is not None)
+
+    def _check_sparse_encoder(self, *, legacy: bool) -> None:
+        """Refuse to mix BM25 terms of two tokenisers; an index from before the key is kept."""
+        stored = self._store.get_metadata(SPARSE_KEY)
+        if stored is None:
+            if legacy:
+                logger.warning(
+                    "the index predates sparse-encoder records; a few stems differ from %s: "
+                    "re-index into a new data directory for exact BM25 matches",
+                    self._bm25.identity,
+                )
+            self._store.set_metadata(SPARSE_KEY, self._bm25.identity)
+        elif stored != self._bm25.identity:
+            raise ComponentError(
+                f"the index's BM25 terms were made by {stored!r} but {self._bm25.identity!r} "
+                "is configured: re-index into a new data directory"
             )
 
     def ingest(

@@ -1,6 +1,8 @@
 """Prometheus metrics: request and answer latency, tokens/s, cache, rate limits, safety events.
 
 Each app gets its own registry, so several apps (tests) never clash; ``GET /metrics`` serves it.
+Usage (active users, questions by role) and the audit chain's state are computed from the
+database when Prometheus scrapes (:mod:`lumen.observability.collectors`); labels never carry ids.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 from lumen.errors import MissingExtraError
 from lumen.rag.answer import Answer
 
+ANSWER_STAGES = ("triage", "retrieve", "generate", "verify")
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0, 30.0)
 
 
@@ -18,7 +21,7 @@ class Metrics:
 
     def __init__(self) -> None:
         try:
-            from prometheus_client import CollectorRegistry, Counter, Histogram
+            from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise MissingExtraError("prometheus-client", "service") from exc
         self.registry = CollectorRegistry()
@@ -62,6 +65,46 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.stage_seconds = Histogram(
+            "lumen_answer_stage_seconds",
+            "Time spent in one stage of an answer (triage, retrieve, generate, verify)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.answers = Counter(
+            "lumen_answers", "Answers produced, by mode (abstained included)", ["mode"], registry=r
+        )
+        self.dropped_sentences = Counter(
+            "lumen_verifier_dropped_sentences",
+            "Generated sentences the verifier dropped as unsupported",
+            registry=r,
+        )
+        self.generated_sentences = Counter(
+            "lumen_verifier_kept_sentences",
+            "Answer sentences the verifier kept (each supported by a source)",
+            registry=r,
+        )
+        self.feedback = Counter(
+            "lumen_feedback", "Thumbs up or down on answers", ["rating"], registry=r
+        )
+        self.in_flight = Gauge(
+            "lumen_http_requests_in_flight", "HTTP requests being served now", registry=r
+        )
+        self.db_query_seconds = Histogram(
+            "lumen_db_query_seconds",
+            "Time of one SQL statement",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "lumen_job_queue_depth", "Jobs waiting in a queue", ["queue"], registry=r
+        )
+        self.cert_expiry = Gauge(
+            "lumen_tls_certificate_expiry_timestamp_seconds",
+            "When the certificate `lumen serve` presents expires (Unix time)",
+            registry=r,
+        )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request."""
@@ -91,6 +134,30 @@ class Metrics:
             self.safety_events.labels(f"policy:{action}").inc()
         if answer.safety.get("injection_flagged"):
             self.safety_events.labels("injection").inc()
+        self.answers.labels(answer.mode).inc()
+        for stage in ANSWER_STAGES:
+            if stage in timings and (stage == "triage" or timings[stage] > 0):
+                self.stage_seconds.labels(stage).observe(timings[stage] / 1000)
+        if answer.dropped_sentences:
+            self.dropped_sentences.inc(answer.dropped_sentences)
+        if answer.sentences:
+            self.generated_sentences.inc(len(answer.sentences))
+
+    def feedback_given(self, *, rating: int) -> None:
+        """Count a thumbs up (rating > 0) or down."""
+        self.feedback.labels("up" if rating > 0 else "down").inc()
+
+    def set_queue_depth(self, queue: str, depth: int) -> None:
+        """The number of jobs waiting in ``queue`` (set by the jobs code)."""
+        self.queue_depth.labels(queue).set(depth)
+
+    def set_certificate_expiry(self, timestamp: float) -> None:
+        """When the served TLS certificate expires (Unix time)."""
+        self.cert_expiry.set(timestamp)
+
+    def register(self, collector: Any) -> None:
+        """Add a collector evaluated at scrape time (usage, audit chain)."""
+        self.registry.register(collector)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

@@ -8,7 +8,6 @@ is missing or altered. Training lives in ``lumen_lab.rerank``.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -20,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from lumen.errors import ComponentError, MissingExtraError
-from lumen.rag.retrieve import RetrievedChunk
 
 logger = logging.getLogger(__name__)
 
@@ -108,17 +106,3 @@ class Reranker:
         }
         logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
         return np.asarray(logits, dtype=np.float32).reshape(-1)
-
-
-def passage_text(chunk: RetrievedChunk) -> str:
-    """What the reranker reads of a chunk: its titles and body (as the embedder does)."""
-    return chunk.chunk.embed_text
-
-
-def rerank(
-    question: str, chunks: Sequence[RetrievedChunk], reranker: Reranker, *, k: int
-) -> list[RetrievedChunk]:
-    """The ``k`` chunks the reranker scores highest, best first; ``score`` is its logit."""
-    scores = reranker.score(question, [passage_text(c) for c in chunks])
-    order = sorted(range(len(chunks)), key=lambda i: float(scores[i]), reverse=True)[:k]
-    return [dataclasses.replace(chunks[i], score=float(scores[i])) for i in order]

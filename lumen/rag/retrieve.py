@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -14,9 +15,6 @@ from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
 from lumen.documents import Chunk
 from lumen.rag.expand import expand_hits
-
-if TYPE_CHECKING:
-    from lumen.rag.rerank import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +40,26 @@ class RetrievalResult:
     query_vector: np.ndarray
     mode: RetrieverMode
     collections: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PassageScorer(Protocol):
+    """What reranks: one relevance score per (question, passage), higher is better."""
+
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """Scores of ``passages`` for ``question``."""
+        ...
+
+
+def rerank_chunks(
+    question: str, chunks: Sequence[RetrievedChunk], scorer: PassageScorer, *, k: int
+) -> list[RetrievedChunk]:
+    """The ``k`` chunks ``scorer`` rates highest, best first; ``score`` becomes its score.
+
+    The scorer reads each chunk as the embedder does: titles, then body (``embed_text``).
+    """
+    scores = scorer.score(question, [c.chunk.embed_text for c in chunks])
+    order = sorted(range(len(chunks)), key=lambda i: float(scores[i]), reverse=True)[:k]
+    return [dataclasses.replace(chunks[i], score=float(scores[i])) for i in order]
 
 
 def reciprocal_rank_fusion(
@@ -70,7 +88,7 @@ class Retriever:
         dense_weight: float = 1.0,
         bm25_weight: float = 1.0,
         neighbours: int = 0,
-        reranker: Reranker | None = None,
+        reranker: PassageScorer | None = None,
         rerank_candidates: int = 10,
     ) -> None:
         self._store = store
@@ -84,7 +102,7 @@ class Retriever:
         self._rerank_candidates = rerank_candidates
 
     @property
-    def reranker(self) -> Reranker | None:
+    def reranker(self) -> PassageScorer | None:
         """The cross-encoder that reorders the fused candidates, if any."""
         return self._reranker
 
@@ -150,8 +168,6 @@ class Retriever:
             for cid in best
         ]
         if reranker is not None and chunks:
-            from lumen.rag.rerank import rerank as rerank_chunks
-
             chunks = rerank_chunks(question, chunks, reranker, k=k)
         around = self._neighbours if neighbours is None else neighbours
         if around > 0:

@@ -15,7 +15,6 @@ _EXPORTS = {
     "TriageCategory": "lumen.safety.triage",
     "TriageResult": "lumen.safety.triage",
     "check_input": "lumen.safety.triage",
-    "load_triage": "lumen.safety.triage",
     "SafetyResponse": "lumen.safety.responses",
     "crisis_response": "lumen.safety.responses",
     "emergency_response": "lumen.safety.responses",
@@ -30,9 +29,6 @@ _EXPORTS = {
     "answer_follows_injection": "lumen.safety.injection",
     "fence_source": "lumen.safety.injection",
     "injection_score": "lumen.safety.injection",
-    "run_safety_eval": "lumen.safety.evaluate",
-    "render_markdown": "lumen.safety.evaluate",
-    "train_triage_classifier": "lumen.safety.train",
 }
 
 __all__ = sorted(_EXPORTS)

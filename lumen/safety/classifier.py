@@ -2,7 +2,7 @@
 
 The model file is plain JSON (coefficients, vocabulary, thresholds, the identity of the
 embedder it was trained with, hashes of its training data and a checksum of the whole
-payload). Loading needs only numpy; training (``lumen.safety.train``) needs scikit-learn.
+payload). Loading needs only numpy; training (``lumen_lab.safety.train``) needs scikit-learn.
 """
 
 from __future__ import annotations

@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+import nh3
 
 __all__ = ["PolicyResult", "apply_output_policy", "extract_doses"]
 
@@ -34,14 +37,25 @@ class PolicyResult:
 
 # --- HTML, images, links -----------------------------------------------------------------
 
-_BLOCK_TAGS_RE = re.compile(
-    r"<\s*(script|style|iframe|object|embed|svg|math|template|noscript|textarea|select)\b"
-    r"[^>]*>.*?<\s*/\s*\1\s*>",
-    re.IGNORECASE | re.DOTALL,
+# Elements removed with their content; every other tag is removed and its text kept.
+_BLOCK_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "math",
+        "template",
+        "noscript",
+        "textarea",
+        "select",
+    }
 )
-_COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_TAG_RE = re.compile(r"</?[a-zA-Z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 _OPEN_TAG_RE = re.compile(r"<(?=[/!?a-zA-Z])")
+# A tag opened and never closed: an HTML parser would swallow the rest of the text into it.
+_UNCLOSED_TAG_RE = re.compile(r"<(?=[/!?a-zA-Z][^<>]*(?:<|$))")
 _IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 _LINK_RE = re.compile(
     r"\[([^\]]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
@@ -79,87 +93,94 @@ def _is_allowed(url: str, allowed: set[str]) -> bool:
     return any(host == a or host.endswith("." + a) for a in allowed)
 
 
-def _strip_markup(text: str, allowed: set[str], actions: list[str]) -> str:
-    kept: list[str] = []
+def _strip_html(text: str) -> str:
+    """``text`` without HTML elements, comments or the content of script-like elements.
 
-    def keep(fragment: str) -> str:
-        kept.append(fragment)
-        return _PLACEHOLDER.format(len(kept) - 1)
+    nh3 (ammonia) parses the text as HTML and keeps no tag; its entity-escaped output is read
+    back to plain text, so "&" and a "<" that opens no tag come through as written.
+    """
+    if "<" not in text:
+        return text
+    cleaned = nh3.clean(text, tags=set(), clean_content_tags=set(_BLOCK_TAGS), strip_comments=True)
+    return html.unescape(cleaned)
 
-    def autolink(match: re.Match[str]) -> str:
+
+class _MarkupStripper:
+    """Removes images, HTML and links to hosts outside the sources; records what it did."""
+
+    def __init__(self, allowed: set[str], actions: list[str]) -> None:
+        self.allowed = allowed
+        self.actions = actions
+        self.kept: list[str] = []
+        self.removed_refs: set[str] = set()
+
+    def strip(self, text: str) -> str:
+        text = _AUTOLINK_RE.sub(self._autolink, text)
+        text = self._changed(text, lambda t: _IMAGE_RE.sub("", t), "image_removed")
+        text = _REF_DEF_RE.sub(self._ref_def, text)
+        text = _REF_USE_RE.sub(self._ref_use, text)
+        text = _LINK_RE.sub(self._link, text)
+        text = _BARE_URL_RE.sub(self._bare, text)
+        text = self._changed(text, lambda t: _DANGEROUS_SCHEME_RE.sub("", t), "unsafe_link_removed")
+        text = self._changed(text, lambda t: _UNCLOSED_TAG_RE.sub("&lt;", t), "html_escaped")
+        text = self._changed(text, _strip_html, "html_removed")
+        text = self._changed(text, lambda t: _OPEN_TAG_RE.sub("&lt;", t), "html_escaped")
+        for i, fragment in enumerate(self.kept):
+            text = text.replace(_PLACEHOLDER.format(i), fragment)
+        return text
+
+    def _changed(self, text: str, transform: Callable[[str], str], action: str) -> str:
+        new = transform(text)
+        if new != text:
+            self.actions.append(action)
+        return new
+
+    def _keep(self, fragment: str) -> str:
+        self.kept.append(fragment)
+        return _PLACEHOLDER.format(len(self.kept) - 1)
+
+    def _autolink(self, match: re.Match[str]) -> str:
         url = match.group(1)
-        if _is_allowed(url, allowed):
-            return keep(url)
-        actions.append("link_removed")
+        if _is_allowed(url, self.allowed):
+            return self._keep(url)
+        self.actions.append("link_removed")
         return ""
 
-    text = _AUTOLINK_RE.sub(autolink, text)
-    new = _BLOCK_TAGS_RE.sub("", text)
-    new = _COMMENT_RE.sub("", new)
-    if new != text:
-        actions.append("html_removed")
-    text = new
-    new = _IMAGE_RE.sub("", text)
-    if new != text:
-        actions.append("image_removed")
-    text = new
-
-    removed_refs: set[str] = set()
-
-    def ref_def(match: re.Match[str]) -> str:
-        if _is_allowed(match.group(2), allowed):
-            return keep(match.group(0))
-        removed_refs.add(match.group(1).lower())
-        actions.append("link_removed")
+    def _ref_def(self, match: re.Match[str]) -> str:
+        if _is_allowed(match.group(2), self.allowed):
+            return self._keep(match.group(0))
+        self.removed_refs.add(match.group(1).lower())
+        self.actions.append("link_removed")
         return ""
 
-    text = _REF_DEF_RE.sub(ref_def, text)
-
-    def ref_use(match: re.Match[str]) -> str:
+    def _ref_use(self, match: re.Match[str]) -> str:
         ref = (match.group(2) or match.group(1)).lower()
-        return match.group(1) if ref in removed_refs else keep(match.group(0))
+        return match.group(1) if ref in self.removed_refs else self._keep(match.group(0))
 
-    text = _REF_USE_RE.sub(ref_use, text)
-
-    def link(match: re.Match[str]) -> str:
+    def _link(self, match: re.Match[str]) -> str:
         label, url = match.group(1), match.group(2)
         if _DANGEROUS_SCHEME_RE.match(url.strip()):
-            actions.append("unsafe_link_removed")
+            self.actions.append("unsafe_link_removed")
             return label
-        if _is_allowed(url, allowed):
-            return keep(match.group(0))
-        actions.append("link_removed")
+        if _is_allowed(url, self.allowed):
+            return self._keep(match.group(0))
+        self.actions.append("link_removed")
         return label
 
-    text = _LINK_RE.sub(link, text)
-
-    def bare(match: re.Match[str]) -> str:
+    def _bare(self, match: re.Match[str]) -> str:
         url = match.group(0)
         trail = ""
         while url and url[-1] in ".,;:!?'\"":
             trail = url[-1] + trail
             url = url[:-1]
-        if _is_allowed(url, allowed):
-            return keep(url) + trail
-        actions.append("link_removed")
+        if _is_allowed(url, self.allowed):
+            return self._keep(url) + trail
+        self.actions.append("link_removed")
         return trail
 
-    text = _BARE_URL_RE.sub(bare, text)
-    new = _DANGEROUS_SCHEME_RE.sub("", text)
-    if new != text:
-        actions.append("unsafe_link_removed")
-    text = new
-    new = _TAG_RE.sub("", text)
-    if new != text:
-        actions.append("html_removed")
-    text = new
-    new = _OPEN_TAG_RE.sub("&lt;", text)
-    if new != text:
-        actions.append("html_escaped")
-    text = new
-    for i, fragment in enumerate(kept):
-        text = text.replace(_PLACEHOLDER.format(i), fragment)
-    return text
+
+def _strip_markup(text: str, allowed: set[str], actions: list[str]) -> str:
+    return _MarkupStripper(allowed, actions).strip(text)
 
 
 # --- doses -------------------------------------------------------------------------------

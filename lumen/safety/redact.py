@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from lumen.safety.datasets import own_data_path
+from lumen.safety.datafiles import own_data_path
 
 __all__ = ["PiiSpan", "RedactingFilter", "Redactor", "add_redacting_filter"]
 
@@ -73,8 +73,8 @@ _DOB_CUE = (
     r"(?:dob|d\.o\.b\.?|date of birth|birth ?date|born(?: on| in)?|birthday(?: is)?|"
     r"fecha de nacimiento|geburtsdatum|né(?:e)? le)"
 )
-_NAME_TOKEN = r"[A-Z][a-zA-Z'\u00C0-\u017F]+(?:-[A-Z][a-zA-Z'\u00C0-\u017F]+)?"
-_LOWER_NAME_TOKEN = r"[a-zA-Z'\u00C0-\u017F]+(?:-[a-zA-Z'\u00C0-\u017F]+)?"
+_NAME_TOKEN = r"[A-Z][a-zA-Z'\u00C0-\u017F]+(?:-[A-Z][a-zA-Z'\u00C0-\u017F]+)?"  # noqa: S105
+_LOWER_NAME_TOKEN = r"[a-zA-Z'\u00C0-\u017F]+(?:-[a-zA-Z'\u00C0-\u017F]+)?"  # noqa: S105
 _STREET_WORDS = (
     r"street|avenue|road|boulevard|lane|drive|court|place|terrace|circle|parkway|highway|"
     r"square|trail|crescent|close|way|alley|loop|row|plaza|grove|gardens"
@@ -290,46 +290,50 @@ _NAME_STOP_LOWER = frozenset(
 )
 
 
-def _name_spans(text: str) -> list[PiiSpan]:
-    names = _first_names()
-    spans: list[PiiSpan] = []
+def _trim_name(text: str, start: int, value: str, *, lower_ok: bool) -> PiiSpan | None:
+    """The name at ``start`` cut before the first token that cannot be part of it."""
+    end: int | None = None
+    for token_match in re.finditer(r"\S+", value):
+        token = token_match.group(0)
+        bare = token.rstrip(",.;:!?")
+        if not bare or bare.lower() in _NAME_STOP_LOWER or bare in _NOT_SURNAME:
+            break
+        if not lower_ok and not bare[:1].isupper():
+            break
+        end = start + token_match.start() + len(bare)
+        if bare != token:
+            break
+    if end is None or _EPONYM_AFTER_RE.match(text[end:]):
+        return None
+    return PiiSpan(start, end, "NAME", 40)
 
-    def trim(start: int, value: str, *, lower_ok: bool) -> PiiSpan | None:
-        end: int | None = None
-        for token_match in re.finditer(r"\S+", value):
-            token = token_match.group(0)
-            bare = token.rstrip(",.;:!?")
-            if not bare or bare.lower() in _NAME_STOP_LOWER or bare in _NOT_SURNAME:
-                break
-            if not lower_ok and not bare[:1].isupper():
-                break
-            end = start + token_match.start() + len(bare)
-            if bare != token:
-                break
-        if end is None or _EPONYM_AFTER_RE.match(text[end:]):
-            return None
-        return PiiSpan(start, end, "NAME", 40)
 
+def _cued_name_spans(text: str, names: frozenset[str]) -> Iterator[PiiSpan]:
+    """Names after a cue: "my name is", a title, a relation, a softer cue."""
     for match in _NAME_CUE_RE.finditer(text):
-        span = trim(match.start("v"), match.group("v"), lower_ok=True)
+        span = _trim_name(text, match.start("v"), match.group("v"), lower_ok=True)
         if span:
-            spans.append(span)
+            yield span
     for regex in (_TITLE_RE, _RELATION_RE):
         for match in regex.finditer(text):
-            span = trim(match.start("v"), match.group("v"), lower_ok=False)
+            span = _trim_name(text, match.start("v"), match.group("v"), lower_ok=False)
             if span:
-                spans.append(span)
+                yield span
     for match in _SOFT_CUE_RE.finditer(text):
         value = match.group("v")
         first = value.split()[0]
-        if first in names or len(value.split()) > 1 and first not in _NOT_SURNAME:
-            span = trim(match.start("v"), value, lower_ok=False)
+        if first in names or (len(value.split()) > 1 and first not in _NOT_SURNAME):
+            span = _trim_name(text, match.start("v"), value, lower_ok=False)
             if span and (first in names or span.end - span.start > len(first)):
-                spans.append(span)
+                yield span
     for match in _LOWER_SELF_RE.finditer(text):
         value = match.group("v")
         if value.capitalize() in names and value.capitalize() not in AMBIGUOUS_NAMES:
-            spans.append(PiiSpan(match.start("v"), match.end("v"), "NAME", 39))
+            yield PiiSpan(match.start("v"), match.end("v"), "NAME", 39)
+
+
+def _known_name_spans(text: str, names: frozenset[str]) -> Iterator[PiiSpan]:
+    """Known first names among capitalised words, with the surname that follows."""
     for match in _CAPITALISED_RE.finditer(text):
         tokens = list(re.finditer(r"\S+", match.group(0)))
         for i, token_match in enumerate(tokens):
@@ -342,12 +346,16 @@ def _name_spans(text: str) -> list[PiiSpan]:
             if following is not None and following.group(0) not in _NOT_SURNAME:
                 end = match.start() + following.end()
                 if not _EPONYM_AFTER_RE.match(text[end:]):
-                    spans.append(PiiSpan(start, end, "NAME", 40))
+                    yield PiiSpan(start, end, "NAME", 40)
                 continue
             if token in AMBIGUOUS_NAMES or _EPONYM_AFTER_RE.match(text[stop:]):
                 continue
-            spans.append(PiiSpan(start, stop, "NAME", 38))
-    return spans
+            yield PiiSpan(start, stop, "NAME", 38)
+
+
+def _name_spans(text: str) -> list[PiiSpan]:
+    names = _first_names()
+    return [*_cued_name_spans(text, names), *_known_name_spans(text, names)]
 
 
 def _select(spans: Iterable[PiiSpan]) -> list[PiiSpan]:

@@ -24,7 +24,6 @@ from lumen.components.embedding.base import Embedder
 from lumen.errors import ComponentError, InputError
 from lumen.safety.classifier import CLASSES, Thresholds, TriageModel, default_model_path
 from lumen.safety.rules import RuleReport, match_rules
-from lumen.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +33,6 @@ __all__ = [
     "TriageResult",
     "check_input",
     "decide",
-    "load_triage",
 ]
 
 CRISIS_OVER_EMERGENCY = 0.6
@@ -238,12 +236,3 @@ class Triage:
 
 def _mentions_overdose(report: RuleReport) -> bool:
     return any(h.subtype in {"overdose", "poisoning"} for h in report.hits)
-
-
-def load_triage(settings: Settings, *, embedder: Embedder | None = None) -> Triage:
-    """The triage for ``settings``: the configured embedder and the packaged classifier."""
-    if embedder is None:
-        from lumen.factory import build_embedder
-
-        embedder = build_embedder(settings.embedding, settings.paths.data_dir / "models")
-    return Triage.load(embedder)

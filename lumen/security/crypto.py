@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
-TOKEN_VERSION = "v1"
+TOKEN_VERSION = "v1"  # noqa: S105 - the ciphertext format version
 ENV_KEY_ID = "env"
 DEFAULT_KEY_FILE_NAME = "keys.json"
 _KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")

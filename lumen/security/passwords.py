@@ -8,6 +8,7 @@ passwords containing the user's own name or the service's name are refused.
 from __future__ import annotations
 
 import functools
+import itertools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,8 +87,7 @@ def _is_sequential(candidate: str) -> bool:
     if first is None:
         return False
     return all(
-        _step(previous, current) == first
-        for previous, current in zip(candidate[1:], candidate[2:], strict=False)
+        _step(previous, current) == first for previous, current in itertools.pairwise(candidate[1:])
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lumen.db.models import User
+from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
 from lumen.errors import (
     AuthenticationError,
     ConflictError,
@@ -42,8 +43,8 @@ logger = logging.getLogger(__name__)
 
 Role = Literal["patient", "pharma", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
-KNOWLEDGE_ONLY = ("knowledge",)
-ALL_COLLECTIONS = ("knowledge", "drugs", "regulatory")
+KNOWLEDGE_ONLY = (KNOWLEDGE,)
+ALL_COLLECTIONS = STANDARD_COLLECTIONS
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 BAD_CREDENTIALS = "wrong e-mail address or password"
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lumen.db.models import Conversation, Feedback, Message, PatientProfile, User, new_id
+from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
 from lumen.errors import (
     ComponentError,
     FieldError,
@@ -221,9 +222,9 @@ def submit_question(
     """Check, rate-limit and store a question; the answer comes from :func:`answer_question`."""
     conversation = _audited_lookup(services, db, user, conversation_id, "message.create", actor)
     question = validate_question(content, services.settings.verify.max_question_chars)
-    chosen = tuple(dict.fromkeys(collections or ["knowledge"]))
+    chosen = tuple(dict.fromkeys(collections or [KNOWLEDGE]))
     allowed = allowed_collections(user.role)
-    unknown = [c for c in chosen if c not in ("knowledge", "drugs", "regulatory")]
+    unknown = [c for c in chosen if c not in STANDARD_COLLECTIONS]
     if unknown:
         raise FieldError("collections", f"unknown collection: {unknown[0]}")
     denied = [c for c in chosen if c not in allowed]
@@ -464,6 +465,7 @@ def give_feedback(
         services.keyring.encrypt(comment, context=comment_context(feedback.id)) if comment else None
     )
     db.commit()
+    services.metrics.feedback_given(rating=rating)
     services.audit.record(
         actor=actor, action="feedback.create", object_type="feedback", object_id=feedback.id
     )

@@ -12,7 +12,7 @@ from typing import Any
 from lumen.errors import InputError
 
 
-def opt(default: Any, help: str, *, ge: float | None = None, le: float | None = None) -> Any:  # noqa: A002
+def opt(default: Any, help: str, *, ge: float | None = None, le: float | None = None) -> Any:
     """A recipe option with its help text and bounds (kept in the field's metadata)."""
     return field(default=default, metadata={"help": help, "ge": ge, "le": le})
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from lumen.documents import KNOWLEDGE
-from lumen.rag.rerank import Reranker, rerank
-from lumen.rag.retrieve import RetrievedChunk, Retriever
+from lumen.rag.rerank import Reranker
+from lumen.rag.retrieve import RetrievedChunk, Retriever, rerank_chunks
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def evaluate(
         baseline.append(page_rank(found.chunks[:k], query.url))
         if reranker is not None:
             started = time.perf_counter()
-            best = rerank(query.question, found.chunks[:candidates], reranker, k=k)
+            best = rerank_chunks(query.question, found.chunks[:candidates], reranker, k=k)
             rerank_ms.append((time.perf_counter() - started) * 1000)
             reranked.append(page_rank(best, query.url))
             if reranked[-1] is None:

@@ -61,7 +61,7 @@ def _reachable_postgres() -> bool:
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT 1"))
         engine.dispose()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
     return True
 
@@ -71,7 +71,7 @@ def _reachable_redis() -> bool:
 
     try:
         return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 

@@ -28,7 +28,8 @@ def test_health_readiness_and_metrics(client: TestClient, alice: Account) -> Non
     client.get("/api/v1/me", headers=alice.headers)
     metrics = client.get("/metrics").text
     assert 'lumen_http_requests_total{method="GET",route="/api/v1/me",status="200"}' in metrics
-    assert "lumen_answer_seconds" in metrics and "lumen_rate_limit_hits" in metrics
+    assert "lumen_answer_seconds" in metrics
+    assert "lumen_rate_limit_hits" in metrics
 
 
 def test_readiness_names_what_is_down(services: Services, client: TestClient) -> None:
@@ -92,7 +93,8 @@ def test_errors_share_one_shape_and_never_show_a_traceback(
     boom = client.get("/api/v1/profiles", headers=alice.headers)
     assert boom.status_code == 500
     assert boom.json()["error"]["code"] == "internal_error"
-    assert "secret" not in boom.text and "Traceback" not in boom.text
+    assert "secret" not in boom.text
+    assert "Traceback" not in boom.text
 
 
 def test_large_bodies_are_refused(client: TestClient, alice: Account, services: Services) -> None:
@@ -148,6 +150,7 @@ def test_embedded_defaults_need_no_configuration(tmp_path: Path, rag_lumen: obje
         assert built.database.dialect == "sqlite"
         assert (tmp_path / "data" / "lumen.db").is_file()
         key_file = tmp_path / "data" / "keys.json"
-        assert key_file.is_file() and (key_file.stat().st_mode & 0o077) == 0
+        assert key_file.is_file()
+        assert (key_file.stat().st_mode & 0o077) == 0
     finally:
         built.close()

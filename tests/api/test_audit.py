@@ -39,7 +39,8 @@ def test_data_access_is_audited_without_patient_data(
     for row in rows:
         assert row.ts.tzinfo is not None
         text = " ".join(str(v) for v in vars(row).values())
-        assert "metformin" not in text and "alice@example.org" not in text
+        assert "metformin" not in text
+        assert "alice@example.org" not in text
     assert services.audit.verify().ok
 
 
@@ -49,7 +50,8 @@ def test_admin_endpoint_verifies_and_detects_an_edited_row(
     _some_activity(client, alice)
     admin = make_admin(services, bob)
     verified = client.get("/api/v1/admin/audit/verify", headers=admin.headers).json()
-    assert verified["ok"] and verified["checked"] > 5
+    assert verified["ok"]
+    assert verified["checked"] > 5
     listed = client.get("/api/v1/admin/audit?action=profile.", headers=admin.headers).json()
     assert listed["total"] >= 4
     assert {i["action"] for i in listed["items"]} >= {"profile.create", "profile.read"}
@@ -76,7 +78,9 @@ def test_deleted_inserted_and_truncated_rows_are_detected(services: Services) ->
     with services.database.session() as db:
         db.execute(delete(AuditEvent).where(AuditEvent.seq == 3))
     report = services.audit.verify()
-    assert not report.ok and report.first_bad_seq == 3 and report.reason == "a row is missing"
+    assert not report.ok
+    assert report.first_bad_seq == 3
+    assert report.reason == "a row is missing"
 
 
 def test_recomputed_hashes_still_break_at_the_head(services: Services) -> None:
@@ -86,7 +90,8 @@ def test_recomputed_hashes_still_break_at_the_head(services: Services) -> None:
     with services.database.session() as db:
         db.execute(delete(AuditEvent).where(AuditEvent.seq == 4))
     report = services.audit.verify()
-    assert not report.ok and report.reason == "rows after the last one were removed"
+    assert not report.ok
+    assert report.reason == "rows after the last one were removed"
     # Moving the head back as well hides it only from a check that trusts the database alone;
     # appending afterwards still chains from the moved head.
     with services.database.session() as db:
@@ -133,7 +138,8 @@ def test_anchors_catch_a_chain_rewritten_or_cut_consistently(services: Services)
     _rewrite_from(services, 2, outcome="denied")
     assert services.audit.verify().ok  # the database alone cannot tell
     report = services.audit.verify(anchors=[anchor])
-    assert not report.ok and report.first_bad_seq == 5
+    assert not report.ok
+    assert report.first_bad_seq == 5
     assert report.reason == f"the chain differs from the anchor taken at {anchor.taken_at}"
 
 
@@ -147,8 +153,11 @@ def test_anchors_catch_a_cut_tail_with_the_head_moved_back(services: Services) -
         db.execute(update(AuditHead).values(seq=3, hash=row.hash))
     assert services.audit.verify().ok
     report = services.audit.verify(anchors=[anchor])
-    assert not report.ok and report.checked == 3 and report.first_bad_seq == 4
-    assert report.reason is not None and "removed" in report.reason
+    assert not report.ok
+    assert report.checked == 3
+    assert report.first_bad_seq == 4
+    assert report.reason is not None
+    assert "removed" in report.reason
 
 
 def test_anchor_files_round_trip_and_bad_lines_are_named(tmp_path: Path) -> None:
@@ -176,5 +185,6 @@ def test_admin_reads_the_chain_head(
     head = client.get("/api/v1/admin/audit/head", headers=admin.headers).json()
     with services.database.session() as db:
         row = db.scalars(select(AuditEvent).where(AuditEvent.seq == head["seq"])).one()
-    assert head["hash"] == row.hash and head["taken_at"]
+    assert head["hash"] == row.hash
+    assert head["taken_at"]
     assert services.audit.head().seq == head["seq"] + 1  # reading it is audited too

@@ -49,12 +49,16 @@ def test_users_create_and_audit_verify(settings_env: Path) -> None:
     code, _, err = run(
         "users", "create", "x@example.org", "--password-env", "PW", env={"PW": "short"}
     )
-    assert code == 2 and "at least 15" in err and "Traceback" not in err
+    assert code == 2
+    assert "at least 15" in err
+    assert "Traceback" not in err
     code, _, err = run("users", "create", "y@example.org", "--role", "boss", "--password-env", "PW")
-    assert code == 2 and "unknown role" in err
+    assert code == 2
+    assert "unknown role" in err
 
     code, out, _ = run("audit", "verify")
-    assert code == 0 and "intact: 1 rows" in out
+    assert code == 0
+    assert "intact: 1 rows" in out
 
     services = build_services(load_settings())
     try:
@@ -84,7 +88,8 @@ def test_audit_anchor_then_verify_against_the_anchors(settings_env: Path, tmp_pa
     assert code == 0, err
     assert "anchored row 3" in out
     code, out, _ = run("audit", "verify", "--anchors", str(anchors))
-    assert code == 0 and "intact: 3 rows, 1 anchors match" in out
+    assert code == 0
+    assert "intact: 3 rows, 1 anchors match" in out
 
     # Cut the last row and move the head back: consistent, so only the anchor tells.
     services = build_services(load_settings())
@@ -97,14 +102,18 @@ def test_audit_anchor_then_verify_against_the_anchors(settings_env: Path, tmp_pa
         services.close()
     assert run("audit", "verify")[0] == 0
     code, _, err = run("audit", "verify", "--anchors", str(anchors))
-    assert code == 1 and "broken at row 3: rows up to the anchor taken at" in err
+    assert code == 1
+    assert "broken at row 3: rows up to the anchor taken at" in err
     code, _, err = run("audit", "anchor", "--file", str(anchors))
-    assert code == 1 and "not anchored" in err
+    assert code == 1
+    assert "not anchored" in err
     assert len(anchors.read_text().splitlines()) == 1  # the forged head was not added
 
     anchors.write_text("not json\n")
     code, _, err = run("audit", "verify", "--anchors", str(anchors))
-    assert code == 2 and "line 1: not an audit anchor" in err and "Traceback" not in err
+    assert code == 2
+    assert "line 1: not an audit anchor" in err
+    assert "Traceback" not in err
 
 
 def test_keys_rotate_reencrypts_every_value(settings_env: Path) -> None:
@@ -131,7 +140,8 @@ def test_keys_rotate_reencrypts_every_value(settings_env: Path) -> None:
     assert code == 0, err
     assert "re-encrypted 5 value(s)" in out  # the profile's five fields
     keys = json.loads((settings_env / "keys.json").read_text())
-    assert old_key not in keys["keys"] and keys["active"] != old_key
+    assert old_key not in keys["keys"]
+    assert keys["active"] != old_key
 
     services = build_services(load_settings())
     try:
@@ -146,10 +156,12 @@ def test_keys_rotate_reencrypts_every_value(settings_env: Path) -> None:
 
 def test_retention_and_db_upgrade(settings_env: Path) -> None:
     code, out, _ = run("db", "upgrade")
-    assert code == 0 and "up to date" in out
+    assert code == 0
+    assert "up to date" in out
     code, out, _ = run("retention", "run", "--days", "30")
-    assert code == 0 and "deleted 0 conversation(s)" in out
-    code, _, err = run("retention", "run", "--days", "0")
+    assert code == 0
+    assert "deleted 0 conversation(s)" in out
+    code, _, _err = run("retention", "run", "--days", "0")
     assert code == 2
 
 
@@ -188,7 +200,8 @@ def test_lumen_serve_answers_over_http(settings_env: Path) -> None:
             login = client.post(
                 "/api/v1/auth/login", json={"email": "s@example.org", "password": PASSWORD}
             )
-            assert login.status_code == 200 and "lumen_session" in login.cookies
+            assert login.status_code == 200
+            assert "lumen_session" in login.cookies
             me = client.get("/api/v1/me")
             assert me.json()["email"] == "s@example.org"
             assert client.get("/api/openapi.json").status_code == 200

@@ -73,7 +73,8 @@ def test_stream_sends_tokens_then_the_final_verified_answer(
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "message"
     assert kinds[-1] == "final"
-    assert "token" in kinds and kinds.index("token") < kinds.index("final")
+    assert "token" in kinds
+    assert kinds.index("token") < kinds.index("final")
     assert set(kinds[1:-1]) == {"token"}
     final = events[-1][1]
     assert final["id"] == events[0][1]["id"]
@@ -235,7 +236,9 @@ def test_conversations_list_paginate_search_rename_delete(
 ) -> None:
     ids = [new_conversation(client, alice, f"Topic {n}") for n in range(5)]
     page = client.get("/api/v1/conversations?limit=2&offset=1", headers=alice.headers).json()
-    assert page["total"] == 5 and page["limit"] == 2 and len(page["items"]) == 2
+    assert page["total"] == 5
+    assert page["limit"] == 2
+    assert len(page["items"]) == 2
     found = client.get("/api/v1/conversations?q=topic 3", headers=alice.headers).json()
     assert [c["title"] for c in found["items"]] == ["Topic 3"]
     renamed = client.patch(

@@ -41,7 +41,8 @@ def test_export_holds_everything_in_clear_text(client: TestClient, alice: Accoun
     assert document["account"]["email"] == "alice@example.org"
     assert document["profiles"][0]["allergies"] == ["penicillin"]
     exported = document["conversations"][0]
-    assert exported["id"] == conversation and exported["title"] == "eyes"
+    assert exported["id"] == conversation
+    assert exported["title"] == "eyes"
     assert exported["messages"][0]["id"] == message
     assert exported["messages"][0]["answer"]["mode"] == "crisis"
     assert document["feedback"][0]["rating"] == 1
@@ -102,5 +103,6 @@ def test_retention_purges_idle_conversations_only(
         remaining = [c.id for c in db.query(Conversation).all()]
         purged = db.query(AuditEvent).filter_by(action="retention.purge").one()
     assert remaining == [recent]
-    assert purged.object_id == old and purged.actor_role == "system"
+    assert purged.object_id == old
+    assert purged.actor_role == "system"
     assert purge_expired_conversations(services, days=1) == 0

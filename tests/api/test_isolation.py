@@ -64,7 +64,8 @@ def test_bob_cannot_touch_alices_objects(
         absent = client.request(method, missing_url, json=body, headers=bob.headers)
         assert absent.status_code == 404
         assert response.json()["error"]["message"] == absent.json()["error"]["message"]
-        assert "asthma" not in response.text and "private" not in response.text
+        assert "asthma" not in response.text
+        assert "private" not in response.text
 
     # Alice's objects are intact.
     profile = client.get(f"/api/v1/profiles/{ids['profile']}", headers=alice.headers).json()

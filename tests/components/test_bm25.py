@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import binascii
+import itertools
 import json
 import math
 import os
@@ -97,7 +98,7 @@ def test_tf_saturates() -> None:
     enc = Bm25Encoder(b=0.0)  # no length normalisation: only tf varies
     weights = [enc.encode_document(" ".join(["insulin"] * tf)).values[0] for tf in (1, 2, 4, 8, 64)]
     assert weights == sorted(weights)
-    gains = [b - a for a, b in zip(weights, weights[1:], strict=False)]
+    gains = [b - a for a, b in itertools.pairwise(weights)]
     assert gains[0] > gains[1] > gains[2]
     assert weights[-1] < enc.k1 + 1
 
@@ -129,5 +130,5 @@ def test_deterministic_and_finite() -> None:
 
 @pytest.mark.parametrize("kwargs", [{"k1": -1.0}, {"b": 1.5}, {"avg_doc_len": 0.0}])
 def test_invalid_parameters(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be"):
         Bm25Encoder(**kwargs)

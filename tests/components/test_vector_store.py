@@ -155,9 +155,11 @@ def test_sparse_search_with_bm25_encoder(store: VectorStore) -> None:
 def test_filters(store: VectorStore) -> None:
     _, dense = fill(store)
     hits = store.search_dense(COLL, dense[0], 10, SearchFilter(sources=("openfda",)))
-    assert {h.chunk.source for h in hits} == {"openfda"} and len(hits) == 2
+    assert {h.chunk.source for h in hits} == {"openfda"}
+    assert len(hits) == 2
     hits = store.search_dense(COLL, dense[0], 10, SearchFilter(doc_ids=("b", "c")))
-    assert {h.chunk.doc_id for h in hits} == {"b", "c"} and len(hits) == 4
+    assert {h.chunk.doc_id for h in hits} == {"b", "c"}
+    assert len(hits) == 4
     both = SearchFilter(sources=("medquad",), doc_ids=("b", "c"))
     assert {h.chunk.doc_id for h in store.search_dense(COLL, dense[0], 10, both)} == {"b"}
     hits = store.search_sparse(COLL, SparseVector([1], [1.0]), 10, SearchFilter(doc_ids=("a",)))
@@ -183,9 +185,11 @@ def test_reupsert_replaces(store: VectorStore) -> None:
     store.upsert(COLL, changed, dense[:2][::-1].copy(), sparse_for(2))
     assert store.stats(COLL).points == 6
     hit = store.search_dense(COLL, dense[1], 1)[0]
-    assert hit.chunk.id == "a#0" and hit.chunk.text == "new text"
+    assert hit.chunk.id == "a#0"
+    assert hit.chunk.text == "new text"
     doc_a = next(d for d in store.documents(COLL) if d.doc_id == "a")
-    assert doc_a.doc_hash == "hash-a2" and doc_a.complete
+    assert doc_a.doc_hash == "hash-a2"
+    assert doc_a.complete
 
 
 def test_documents_report_hashes_and_completeness(store: VectorStore) -> None:
@@ -194,9 +198,13 @@ def test_documents_report_hashes_and_completeness(store: VectorStore) -> None:
     store.upsert(COLL, partial, unit_vectors(2, seed=1), sparse_for(2))
     docs = {d.doc_id: d for d in store.documents(COLL)}
     assert set(docs) == {"a", "b", "c", "p"}
-    assert docs["a"].doc_hash == "hash-a" and docs["a"].complete and docs["a"].n_chunks == 2
+    assert docs["a"].doc_hash == "hash-a"
+    assert docs["a"].complete
+    assert docs["a"].n_chunks == 2
     assert docs["c"].source == "openfda"
-    assert docs["p"].chunks_found == 2 and docs["p"].n_chunks == 3 and not docs["p"].complete
+    assert docs["p"].chunks_found == 2
+    assert docs["p"].n_chunks == 3
+    assert not docs["p"].complete
     assert [d.doc_id for d in store.documents(COLL, source="openfda")] == ["c"]
     assert list(store.documents("missing")) == []
 
@@ -219,7 +227,8 @@ def test_mixed_versions_never_look_current(store: VectorStore) -> None:
     store.upsert(COLL, old, unit_vectors(2), sparse_for(2))
     store.upsert(COLL, new, unit_vectors(1), sparse_for(1))
     (doc,) = store.documents(COLL)
-    assert doc.doc_hash == "" and doc.chunks_found == 2
+    assert doc.doc_hash == ""
+    assert doc.chunks_found == 2
 
 
 def test_stats(store: VectorStore) -> None:

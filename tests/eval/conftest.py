@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lumen.components.llm.base import GenerationParams, Message
-from lumen.eval.scoring import ContinuationScore
 from lumen.settings import Settings
+from lumen_lab.eval.scoring import ContinuationScore
 
 MIRAGE_SMALL = {
     "medqa": {

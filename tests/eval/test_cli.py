@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lumen.cli.eval_cmd import eval_app
+from lumen_lab.cli.eval_cmd import eval_app
 
 runner = CliRunner()
 
@@ -25,7 +25,8 @@ def lumen_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_ls_lists_tasks(lumen_env: Path) -> None:
     result = runner.invoke(eval_app, ["ls"])
     assert result.exit_code == 0
-    assert "mirage_medqa" in result.stdout and "retrieval_pubmedqa" in result.stdout
+    assert "mirage_medqa" in result.stdout
+    assert "retrieval_pubmedqa" in result.stdout
     listed = json.loads(runner.invoke(eval_app, ["ls", "--json"]).stdout)
     assert {t["name"] for t in listed} >= {"pubmedqa", "grounding_medquad", "mirage"}
 
@@ -59,11 +60,14 @@ def test_bad_dataset_names_record_and_field(lumen_env: Path) -> None:
 
 def test_bad_options_fail_before_running(lumen_env: Path) -> None:
     result = runner.invoke(eval_app, ["run", "mirage_medqa", "--mode", "open-book"])
-    assert result.exit_code == 2 and "unknown mode 'open-book'" in result.stderr
+    assert result.exit_code == 2
+    assert "unknown mode 'open-book'" in result.stderr
     result = runner.invoke(eval_app, ["run", "mirage_medqa", "--model", "nothing.gguf"])
-    assert result.exit_code == 2 and "model file not found" in result.stderr
+    assert result.exit_code == 2
+    assert "model file not found" in result.stderr
     result = runner.invoke(eval_app, ["run", "mirage_medqa", "--set", "novalue"])
-    assert result.exit_code == 2 and "NAME=VALUE" in result.stderr
+    assert result.exit_code == 2
+    assert "NAME=VALUE" in result.stderr
 
 
 def test_show_validates_results(lumen_env: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lumen.errors import InputError
-from lumen.eval.datasets import (
+from lumen_lab.eval.datasets import (
     data_hash,
     load_mc_jsonl,
     load_mirage,
@@ -25,7 +25,8 @@ def _write(path: Path, data: object) -> Path:
 def test_mirage_loads_a_subset_and_all(mirage_file: Path) -> None:
     medqa = load_mirage(mirage_file, "medqa")
     assert [i.id for i in medqa] == ["q1", "q2", "q3", "q4", "q5"]
-    assert medqa[0].answer == "B" and medqa[0].subtask == "medqa"
+    assert medqa[0].answer == "B"
+    assert medqa[0].subtask == "medqa"
     everything = load_mirage(mirage_file)
     assert everything[-1].id == "bioasq/b1"
 
@@ -47,7 +48,8 @@ def test_mirage_bad_record_names_record_and_field(
     with pytest.raises(InputError) as error:
         load_mirage(path, "medqa")
     message = str(error.value)
-    assert "record 'medqa/2'" in message and f"field '{field}'" in message
+    assert "record 'medqa/2'" in message
+    assert f"field '{field}'" in message
 
 
 def test_mirage_unknown_subset_and_not_json(tmp_path: Path, mirage_file: Path) -> None:
@@ -62,7 +64,7 @@ def test_mirage_unknown_subset_and_not_json(tmp_path: Path, mirage_file: Path) -
 def test_another_format_is_named(tmp_path: Path) -> None:
     pqal = {"123": {"QUESTION": "Q?", "CONTEXTS": ["c"], "final_decision": "yes"}}
     path = _write(tmp_path / "pqal.json", pqal)
-    with pytest.raises(InputError, match="not in the MIRAGE format.*record '123'.*'question'"):
+    with pytest.raises(InputError, match=r"not in the MIRAGE format.*record '123'.*'question'"):
         load_mirage(path, "medqa")
 
 
@@ -83,7 +85,8 @@ def test_pqal_bad_decision(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="record '2': field 'final_decision'"):
         load_pqal(path)
     ok = load_pqal(_write(tmp_path / "ok.json", {"1": record}))
-    assert ok[0].decision == "yes" and ok[0].contexts == ("c",)
+    assert ok[0].decision == "yes"
+    assert ok[0].contexts == ("c",)
 
 
 def test_qrels_and_queries(tmp_path: Path) -> None:

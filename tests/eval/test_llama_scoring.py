@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lumen.components.llm.base import GenerationParams, Message
-from lumen.eval.scoring import LlamaCppScorer, scorer_for
+from lumen_lab.eval.scoring import LlamaCppScorer, scorer_for
 
 pytestmark = pytest.mark.slow
 

@@ -6,15 +6,15 @@ import math
 
 import pytest
 
-from lumen.eval import metrics
-from lumen.eval.registry import get_metric
-from lumen.eval.schema import ItemRecord
+from lumen_lab.eval import metrics
+from lumen_lab.eval.registry import get_metric
+from lumen_lab.eval.schema import ItemRecord
 
 
 def test_accuracy() -> None:
     assert metrics.accuracy(["A", "B", "C", "D"], ["A", "B", "D", "D"]) == 0.75
     assert metrics.accuracy([], []) == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="length"):
         metrics.accuracy(["A"], [])
 
 

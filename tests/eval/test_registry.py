@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lumen.errors import InputError
-from lumen.eval import registry
+from lumen_lab.eval import registry
 
 
 def test_builtin_tasks_are_declared() -> None:
@@ -31,7 +31,8 @@ def test_unknown_task_suggests_the_nearest_names() -> None:
 def test_groups_expand_once_in_order() -> None:
     names = [s.name for s in registry.expand_tasks(["mirage_bioasq", "mirage"])]
     assert names[0] == "mirage_bioasq"
-    assert len(names) == 5 and len(set(names)) == 5
+    assert len(names) == 5
+    assert len(set(names)) == 5
     assert [s.name for s in registry.expand_tasks(["pubmedqa,mirage_mmlu"])] == [
         "pubmedqa",
         "mirage_mmlu",
@@ -40,9 +41,9 @@ def test_groups_expand_once_in_order() -> None:
 
 def test_safety_hook_registered_only_with_its_module() -> None:
     spec = registry.all_tasks(include_unavailable=True)["safety"]
-    assert spec.requires == "lumen.safety.evaluate:run_safety_eval"
+    assert spec.requires == "lumen_lab.safety.evaluate:run_safety_eval"
     try:
-        from lumen.safety.evaluate import run_safety_eval  # noqa: F401
+        from lumen_lab.safety.evaluate import run_safety_eval  # noqa: F401
     except ImportError:
         assert "safety" not in registry.all_tasks()
         with pytest.raises(InputError, match="not available yet"):

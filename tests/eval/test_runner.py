@@ -13,13 +13,13 @@ import pytest
 
 from lumen.documents import Chunk
 from lumen.errors import InputError
-from lumen.eval.context import EvalContext, RunOptions
-from lumen.eval.registry import TaskSpec
-from lumen.eval.runner import EvalRunner
-from lumen.eval.schema import IndexInfo, RunResults, load_results
-from lumen.eval.scoring import ContinuationScore, LogprobsUnavailable
 from lumen.rag.retrieve import RetrievalResult, RetrievedChunk
 from lumen.settings import Settings
+from lumen_lab.eval.context import EvalContext, RunOptions
+from lumen_lab.eval.registry import TaskSpec
+from lumen_lab.eval.runner import EvalRunner
+from lumen_lab.eval.schema import IndexInfo, RunResults, load_results
+from lumen_lab.eval.scoring import ContinuationScore, LogprobsUnavailable
 
 from .conftest import ScriptedLLM, longest_option
 
@@ -42,12 +42,16 @@ def test_run_writes_valid_results_summary_and_plots(
     results = _run(eval_settings, scripted_llm, ["mcqa"], out, data=mirage_file)
     task = results.tasks[0]
     cond = task.conditions[0]
-    assert cond.condition == "closed-book" and cond.scoring == "loglikelihood"
-    assert cond.n == 6 and cond.n_computed == 6 and cond.n_errors == 0
+    assert cond.condition == "closed-book"
+    assert cond.scoring == "loglikelihood"
+    assert cond.n == 6
+    assert cond.n_computed == 6
+    assert cond.n_errors == 0
     assert cond.metrics == {"accuracy": pytest.approx(5 / 6, abs=1e-4), "acc_norm": 0.6667}
     assert cond.subtasks["medqa"]["accuracy"] == 0.8
     assert cond.subtasks["bioasq"]["accuracy"] == 1.0
-    assert task.data.sha256 and task.data.n_total == 6
+    assert task.data.sha256
+    assert task.data.n_total == 6
     assert results.model.llm == "scripted:test"
     # The written file validates against the schema and matches the returned object.
     assert load_results(out / "results.json") == results
@@ -56,7 +60,9 @@ def test_run_writes_valid_results_summary_and_plots(
     assert {p.name for p in (out / "plots").iterdir()} == {"accuracy.png", "latency.png"}
     assert len(_lines(out / "items.jsonl")) == 6
     record = cond.items[0]
-    assert record.details["logprobs"] and record.prediction == "B" and record.latency_ms > 0
+    assert record.details["logprobs"]
+    assert record.prediction == "B"
+    assert record.latency_ms > 0
 
 
 def test_resume_computes_only_new_items(
@@ -173,7 +179,8 @@ def test_no_logprobs_falls_back_to_generation(
     assert any("log-likelihood scoring unavailable" in w for w in task.warnings)
     assert [r.prediction for r in cond.items] == ["B"] * 5
     assert cond.metrics["accuracy"] == 0.2
-    assert llm.chat_calls == 5 and "Options:\nA. amoxicillin" in llm.prompts[-1]
+    assert llm.chat_calls == 5
+    assert "Options:\nA. amoxicillin" in llm.prompts[-1]
 
 
 def test_generation_scoring_and_concurrency(
@@ -270,7 +277,8 @@ def test_retrieval_from_qrels(
     results = _run(eval_settings, None, ["retrieval"], tmp_path / "run", data=folder)
     task = results.tasks[0]
     assert [c.condition for c in task.conditions] == ["dense", "bm25", "hybrid"]
-    assert index.modes[:2] == ["dense", "dense"] and index.modes[-1] == "hybrid"
+    assert index.modes[:2] == ["dense", "dense"]
+    assert index.modes[-1] == "hybrid"
     metrics = task.conditions[0].metrics
     # q1: relevant d1 at rank 2 (the second chunk of d1 does not count twice);
     # q2: d5 (matched by URL) at rank 1, d6 never found.
@@ -282,7 +290,8 @@ def test_retrieval_from_qrels(
 
 
 def fake_safety_eval(sources_dir: Path, triage: Any, answer_fn: Any = None) -> dict[str, Any]:
-    assert triage == ("triage", "fake-embedder") and answer_fn is None
+    assert triage == ("triage", "fake-embedder")
+    assert answer_fn is None
     return {"triage": {"macro_f1": 0.75, "labels": ["a"]}, "n": 12, "note": "text"}
 
 
@@ -291,7 +300,7 @@ def fake_triage(embedder: Any) -> tuple[str, str]:
 
 
 def test_safety_hook_runs_as_one_item(eval_settings: Settings, tmp_path: Path) -> None:
-    from lumen.eval.registry import register_task
+    from lumen_lab.eval.registry import register_task
 
     register_task(
         {
@@ -326,12 +335,13 @@ def test_missing_index_fails_before_the_run_starts(
             data=mirage_file,
             index_dir=tmp_path / "nowhere",
         )
-    assert not out.exists() and not (tmp_path / "nowhere").exists()
+    assert not out.exists()
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_corpus_transforms() -> None:
     from lumen.documents import Document, Section
-    from lumen.eval.context import _transform
+    from lumen_lab.eval.context import _transform
 
     document = Document(
         id="pubmed:1",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lumen.eval.scoring import (
+from lumen_lab.eval.scoring import (
     ContinuationScore,
     LogprobsUnavailable,
     OpenAICompletionsScorer,
@@ -90,7 +90,9 @@ def test_openai_scorer_sums_the_continuation_only() -> None:
     assert [s.logprob for s in scores] == [-2.0, -1.5]
     assert [s.n_tokens for s in scores] == [4, 3]
     request = completions.requests[0]
-    assert request["echo"] is True and request["logprobs"] == 1 and request["max_tokens"] == 1
+    assert request["echo"] is True
+    assert request["logprobs"] == 1
+    assert request["max_tokens"] == 1
 
 
 def test_openai_scorer_without_logprobs_raises_unavailable() -> None:

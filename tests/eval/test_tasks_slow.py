@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from lumen.eval.context import RunOptions
-from lumen.eval.runner import EvalRunner
-from lumen.eval.schema import RunResults, load_results
 from lumen.settings import Settings
+from lumen_lab.eval.context import RunOptions
+from lumen_lab.eval.runner import EvalRunner
+from lumen_lab.eval.schema import RunResults, load_results
 
 from ..corpus import medquad_subset
 
@@ -73,12 +73,15 @@ def medquad_index(settings: Settings, embedder: Any, work: Path) -> Path:
     )
     task = results.tasks[0]
     assert [c.condition for c in task.conditions] == ["dense", "bm25", "hybrid"]
-    assert task.index is not None and task.index.owned
+    assert task.index is not None
+    assert task.index.owned
     assert task.index.include_questions is False
     assert "questions are not in the indexed text" in task.index.note
-    assert task.index.documents and task.index.documents >= 3
+    assert task.index.documents
+    assert task.index.documents >= 3
     for cond in task.conditions:
-        assert cond.n == 3 and cond.n_errors == 0
+        assert cond.n == 3
+        assert cond.n_errors == 0
         assert all(0.0 <= (v or 0.0) <= 1.0 for v in cond.metrics.values())
     assert task.conditions[2].metrics["recall@10"] == pytest.approx(1.0)
     return index
@@ -90,9 +93,11 @@ def test_retrieval_pubmedqa(settings: Settings, embedder: Any, work: Path) -> No
     )
     task = results.tasks[0]
     assert task.data.n_total == 4
-    assert task.index is not None and task.index.documents == 10
+    assert task.index is not None
+    assert task.index.documents == 10
     hybrid = task.conditions[-1]
-    assert hybrid.condition == "hybrid" and hybrid.metrics["recall@5"] == 1.0
+    assert hybrid.condition == "hybrid"
+    assert hybrid.metrics["recall@5"] == 1.0
     assert (work / "retrieval-pubmedqa" / "plots" / "retrieval.png").is_file()
 
 
@@ -114,14 +119,17 @@ def test_mirage_closed_book_and_rag(
     for task in results.tasks:
         assert [c.condition for c in task.conditions] == ["closed-book", "rag:hybrid"]
         for cond in task.conditions:
-            assert cond.n == 1 and cond.n_errors == 0 and cond.scoring == "loglikelihood"
+            assert cond.n == 1
+            assert cond.n_errors == 0
+            assert cond.scoring == "loglikelihood"
             item = cond.items[0]
             assert item.prediction in item.details["logprobs"]
             assert all(v < 0 for v in item.details["logprobs"].values())
         rag = task.conditions[1].items[0]
         assert rag.details["context_chunks"]
         assert rag.values["gold_doc_in_context"] == 0.0  # the MedQuAD index has no PubMed
-        assert task.index is not None and not task.index.owned
+        assert task.index is not None
+        assert not task.index.owned
     assert results.model.llm.startswith("llama_cpp:SmolLM2")
     assert (out / "plots" / "accuracy.png").is_file()
     summary = (out / "summary.md").read_text()
@@ -142,10 +150,12 @@ def test_pubmedqa_three_ways(settings: Settings, embedder: Any, llm: Any, work: 
     task = results.tasks[0]
     assert [c.condition for c in task.conditions] == ["closed-book", "gold-context", "rag:hybrid"]
     for cond in task.conditions:
-        assert cond.n == 2 and cond.n_errors == 0
+        assert cond.n == 2
+        assert cond.n_errors == 0
         assert {r.prediction for r in cond.items} <= {"yes", "no", "maybe"}
         assert cond.metrics["macro_f1"] is not None
-    assert task.index is not None and task.index.owned
+    assert task.index is not None
+    assert task.index.owned
     assert "sections left out: Conclusions" in task.index.note
     gold = task.conditions[1].items[0]
     assert gold.details["context"] == "gold"
@@ -165,13 +175,18 @@ def test_grounding_through_the_pipeline(
         index_dir=medquad_index,
     )
     task = results.tasks[0]
-    assert task.index is not None and task.index.owned and task.index.added == 0
+    assert task.index is not None
+    assert task.index.owned
+    assert task.index.added == 0
     cond = task.conditions[0]
-    assert cond.condition == "rag:hybrid" and cond.n == 1 and cond.n_errors == 0
+    assert cond.condition == "rag:hybrid"
+    assert cond.n == 1
+    assert cond.n_errors == 0
     metrics = cond.metrics
     assert metrics["abstention_rate"] is not None
     if metrics["abstention_rate"] < 1.0:
         assert metrics["citation_validity"] == 1.0
         assert metrics["cited_sentences"] == 1.0
-        assert metrics["token_f1"] is not None and 0.0 <= metrics["token_f1"] <= 1.0
+        assert metrics["token_f1"] is not None
+        assert 0.0 <= metrics["token_f1"] <= 1.0
         assert metrics["rouge_l"] is not None

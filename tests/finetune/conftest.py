@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lumen.finetune.config import Recipe, recipe_from_mapping
+from lumen_lab.finetune.config import Recipe, recipe_from_mapping
 
 PUBMEDQA_ITEMS = 60
 HELDOUT_ITEMS = 6  # MIRAGE PubMedQA questions whose abstracts the sources hold

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lumen.finetune.calibrate import fit_offsets, predict
-from lumen.finetune.data import LABELS
+from lumen_lab.finetune.calibrate import fit_offsets, predict
+from lumen_lab.finetune.data import LABELS
 
 
 def _row(yes: float, no: float, maybe: float, gold: str) -> tuple[dict[str, float], str]:
@@ -51,7 +51,7 @@ def test_predict_adds_offsets_and_breaks_ties_by_label_order() -> None:
 
 def test_verdict_weights_weigh_only_an_opening_verdict() -> None:
     torch = pytest.importorskip("torch")
-    from lumen.finetune.train import verdict_weights
+    from lumen_lab.finetune.train import verdict_weights
 
     ignored = -100
     labels = torch.tensor(
@@ -67,9 +67,9 @@ def test_verdict_weights_weigh_only_an_opening_verdict() -> None:
 
 
 def test_verdict_tokens_are_the_opening_words_of_smollm2() -> None:
-    from lumen.finetune.config import ModelOptions
-    from lumen.finetune.models import load_tokenizer, resolve_base
-    from lumen.finetune.train import verdict_token_ids
+    from lumen_lab.finetune.config import ModelOptions
+    from lumen_lab.finetune.models import load_tokenizer, resolve_base
+    from lumen_lab.finetune.train import verdict_token_ids
 
     tokenizer = load_tokenizer(resolve_base(ModelOptions()))
     ids = verdict_token_ids(tokenizer)

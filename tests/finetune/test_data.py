@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from lumen.errors import InputError
-from lumen.finetune.config import DataOptions, Recipe
-from lumen.finetune.data import (
+from lumen_lab.finetune.config import DataOptions, Recipe
+from lumen_lab.finetune.data import (
     Example,
     balance_labels,
     check_no_leakage,
@@ -86,7 +86,9 @@ def test_balance_labels_repeats_the_rarer_labels() -> None:
     assert labels.count(None) == 1
     ids = [e.id for e in balanced]
     assert len(set(ids)) == len(ids)
-    assert "pubmedqa:7~5" in ids and "pubmedqa:5~3" in ids and "pubmedqa:6~2" in ids
+    assert "pubmedqa:7~5" in ids
+    assert "pubmedqa:5~3" in ids
+    assert "pubmedqa:6~2" in ids
     assert balance_labels([item(1, None)]) == [item(1, None)]
 
 
@@ -190,7 +192,7 @@ def _passage(doc: str, n: int = 0) -> Any:
 
 
 def test_retrieved_passages_skip_excluded_documents_and_cite_the_own_abstract() -> None:
-    from lumen.finetune.passages import with_retrieved_passages
+    from lumen_lab.finetune.passages import with_retrieved_passages
 
     asked: list[tuple[str, int, set[str]]] = []
 
@@ -225,7 +227,7 @@ def test_retrieved_passages_skip_excluded_documents_and_cite_the_own_abstract() 
 
 
 def test_retrieved_share_picks_a_stable_proportion() -> None:
-    from lumen.finetune.passages import picked_for_retrieval
+    from lumen_lab.finetune.passages import picked_for_retrieval
 
     ids = [f"pubmedqa:{n}" for n in range(2000)]
     picked = [i for i in ids if picked_for_retrieval(i, 0.5)]
@@ -263,7 +265,8 @@ def test_cli_prepare_shows_retrieved_passages_from_the_pqal_index(
     # the second held-out set's abstracts (MIRAGE's PubMedQA questions) are indexed too
     heldout = json.loads((ft_sources / "pubmedqa" / "pqal_test_abstracts.json").read_text())
     test_docs |= {f"pubmed:{pmid}" for pmid in heldout}
-    assert test_docs and not any("retrieved" in r for r in records["test"])
+    assert test_docs
+    assert not any("retrieved" in r for r in records["test"])
     assert manifest["splits"]["test"]["retrieved_passages"] == 0
     for name in ("train", "validation"):
         shown = [r for r in records[name] if "retrieved" in r]
@@ -273,7 +276,8 @@ def test_cli_prepare_shows_retrieved_passages_from_the_pqal_index(
         for record in shown:
             docs = record["retrieved"]
             own = f"pubmed:{record['pmid']}"
-            assert own in docs and len(docs) == len(set(docs)) <= 2  # one source an abstract
+            assert own in docs
+            assert len(docs) == len(set(docs)) <= 2
             assert not test_docs & set(docs)
             assert record["n_sources"] == len(docs)
             assert re.findall(r"\[(\d+)\]", record["completion"])[-1] == str(docs.index(own) + 1)
@@ -286,8 +290,8 @@ def test_retrieval_for_training_excludes_both_held_out_sets(
     import contextlib
     import dataclasses
 
-    from lumen.finetune import passages
-    from lumen.finetune.data import retrieve_passages
+    from lumen_lab.finetune import passages
+    from lumen_lab.finetune.prepare import retrieve_passages
 
     seen: list[set[str]] = []
 
@@ -305,4 +309,5 @@ def test_retrieval_for_training_excludes_both_held_out_sets(
     mirage = json.loads((ft_sources / "mirage" / "benchmark_dev.json").read_text())["pubmedqa"]
     expected = {f"pubmed:{e.meta['pmid']}" for e in splits["test"] if e.source == "pubmedqa"}
     expected |= {f"pubmed:{pmid}" for pmid in mirage}
-    assert len(seen) == 2 and all(excluded == expected for excluded in seen)
+    assert len(seen) == 2
+    assert all(excluded == expected for excluded in seen)

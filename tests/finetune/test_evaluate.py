@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lumen.finetune.evaluate import first_label, score_readings
+from lumen_lab.finetune.evaluate import first_label, score_readings
 
 
 def _row(gold: str, verdict: str, answer: str, **calibrated: str) -> dict[str, Any]:
@@ -77,9 +77,9 @@ def test_verdict_first_answers_agree_with_the_loglikelihood_reading(
     from llama_cpp import LogitsProcessorList
 
     from lumen.components.llm.llama_cpp import verdict_opening_processor
-    from lumen.finetune.calibrate import predict
-    from lumen.finetune.data import LABELS
-    from lumen.finetune.evaluate import _label_logprobs, _scorer
+    from lumen_lab.finetune.calibrate import predict
+    from lumen_lab.finetune.data import LABELS
+    from lumen_lab.finetune.evaluate import _label_logprobs, _scorer
 
     llama = llm.llama
     scorer = _scorer(llama)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from lumen.errors import InputError
-from lumen.finetune.config import Recipe
-from lumen.finetune.evaluate import _scored, result_groups
-from lumen.finetune.heldout import HELDOUT_SET, heldout_items
+from lumen_lab.finetune.config import Recipe
+from lumen_lab.finetune.evaluate import _scored, result_groups
+from lumen_lab.finetune.heldout import HELDOUT_SET, heldout_items
 
 from .conftest import HELDOUT_ITEMS
 
@@ -29,7 +29,7 @@ def recipe(tiny_recipe: Recipe) -> Recipe:
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Any:
-    from lumen.finetune.models import load_tokenizer, resolve_base
+    from lumen_lab.finetune.models import load_tokenizer, resolve_base
 
     return load_tokenizer(resolve_base(Recipe().model))
 
@@ -70,7 +70,8 @@ def test_heldout_items_leave_out_questions_of_the_training_file(
         recipe, data=dataclasses.replace(recipe.data, sources_dir=str(sources))
     )
     pmids = {item["pmid"] for item in heldout_items(moved, tokenizer)}
-    assert leaked not in pmids and len(pmids) == HELDOUT_ITEMS - 1
+    assert leaked not in pmids
+    assert len(pmids) == HELDOUT_ITEMS - 1
 
 
 def test_heldout_files_are_checked(tiny_recipe: Recipe, tokenizer: Any) -> None:
@@ -80,9 +81,9 @@ def test_heldout_files_are_checked(tiny_recipe: Recipe, tokenizer: Any) -> None:
         )
 
     assert heldout_items(with_evaluate(heldout_mirage=""), tokenizer) == []
-    with pytest.raises(InputError, match="evaluate.heldout_abstracts: file not found"):
+    with pytest.raises(InputError, match=r"evaluate.heldout_abstracts: file not found"):
         heldout_items(with_evaluate(heldout_abstracts="pubmedqa/absent.json"), tokenizer)
-    with pytest.raises(InputError, match="no PubMedQA question .* has its abstract"):
+    with pytest.raises(InputError, match=r"no PubMedQA question .* has its abstract"):
         heldout_items(with_evaluate(heldout_abstracts="pubmedqa/pqal_dev.json"), tokenizer)
 
 
@@ -102,7 +103,8 @@ def test_each_item_set_is_scored_apart_and_together() -> None:
     assert test["loglikelihood"]["accuracy"] == 0.5
     assert heldout["loglikelihood"]["accuracy"] == 1.0
     assert both["loglikelihood"]["accuracy"] == pytest.approx(2 / 3)
-    assert "rows" not in test and test["model"] == "m.gguf"
+    assert "rows" not in test
+    assert test["model"] == "m.gguf"
     report = {
         "test_items": 2,
         "models": {"after": test},

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from lumen.cli.main import app
-from lumen.finetune.config import recipe_from_mapping
-from lumen.finetune.data import prepare
-from lumen.finetune.merge import merge
-from lumen.finetune.models import load_tokenizer, resolve_base
-from lumen.finetune.registry import with_registered_model
-from lumen.finetune.train import last_checkpoint, read_metrics, train
+from lumen.components.llm.registry import with_registered_model
 from lumen.settings import load_settings
+from lumen_lab.finetune.config import recipe_from_mapping
+from lumen_lab.finetune.merge import merge
+from lumen_lab.finetune.models import load_tokenizer, resolve_base
+from lumen_lab.finetune.prepare import prepare
+from lumen_lab.finetune.train import last_checkpoint, read_metrics, train
 
 from .conftest import tiny_mapping
 
@@ -62,7 +62,8 @@ def test_prepare_train_resume_merge_export_answer(
     with pytest.raises(KeyboardInterrupt):
         train(recipe, out, extra_callbacks=[_interrupt_at(3)])
     checkpoint = last_checkpoint(out)
-    assert checkpoint is not None and checkpoint.name == "checkpoint-2"
+    assert checkpoint is not None
+    assert checkpoint.name == "checkpoint-2"
 
     # resume: continues from step 2 to max_steps
     summary = train(recipe, out, resume=True)
@@ -130,7 +131,8 @@ def test_prepare_train_resume_merge_export_answer(
     assert all(r["retrieved"] for r in rows if r["context"] == "retrieved")
     # the second held-out set (MIRAGE's PubMedQA questions) is read alike and scored apart
     heldout = report["heldout"]
-    assert heldout["items"] == 3 and heldout["own_abstract_retrieved"] > 0
+    assert heldout["items"] == 3
+    assert heldout["own_abstract_retrieved"] > 0
     assert heldout["retrieved"]["after"]["n"] == 3
     assert heldout["both_sets"]["gold"]["after"]["n"] == report["test_items"] + 3
     assert {r.get("set") for r in rows} == {None, "mirage_pubmedqa"}

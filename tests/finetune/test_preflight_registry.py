@@ -9,18 +9,18 @@ import pytest
 from typer.testing import CliRunner
 
 from lumen.cli.main import app
-from lumen.errors import InputError
-from lumen.factory import pipeline_identity
-from lumen.finetune.config import Recipe, recipe_from_mapping
-from lumen.finetune.registry import (
+from lumen.components.llm.registry import (
     load_registry,
     register_model,
     resolve_model,
     update_model,
     with_registered_model,
 )
-from lumen.finetune.train import preflight
+from lumen.errors import InputError
+from lumen.factory import pipeline_identity
 from lumen.settings import load_settings
+from lumen_lab.finetune.config import Recipe, recipe_from_mapping
+from lumen_lab.finetune.train import preflight
 
 from .conftest import tiny_mapping
 
@@ -63,10 +63,10 @@ def test_preflight_refuses_data_without_fields(tiny_recipe: Recipe, tmp_path: Pa
 def test_preflight_refuses_a_missing_base(ft_sources: Path, tmp_path: Path) -> None:
     mapping = tiny_mapping(ft_sources, tmp_path / "run")
     mapping["model"] = {"base": str(tmp_path / "absent.gguf")}
-    with pytest.raises(InputError, match="model.base: GGUF file not found"):
+    with pytest.raises(InputError, match=r"model.base: GGUF file not found"):
         preflight(recipe_from_mapping(mapping), tmp_path / "run")
     mapping["model"] = {"base": str(tmp_path)}
-    with pytest.raises(InputError, match="no config.json"):
+    with pytest.raises(InputError, match=r"no config.json"):
         preflight(recipe_from_mapping(mapping), tmp_path / "run")
 
 
@@ -167,8 +167,8 @@ def test_ask_with_an_unknown_model_lists_the_known(
 def test_evaluate_registers_verdict_offsets_only_when_asked(
     settings_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lumen.cli.finetune_cmd import _register_offsets
-    from lumen.finetune.registry import registry_path
+    from lumen.components.llm.registry import registry_path
+    from lumen_lab.cli.finetune_cmd import _register_offsets
 
     registry = registry_path(load_settings())
     gguf = tmp_path / "tuned.gguf"

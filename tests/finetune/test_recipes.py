@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lumen.cli.main import app
-from lumen.finetune.config import (
+from lumen_lab.finetune.config import (
     RecipeError,
     describe_options,
     load_recipe,
@@ -73,7 +73,7 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     broken.write_text("train: [unclosed\n", encoding="utf-8")
     with pytest.raises(RecipeError, match="not valid YAML"):
         load_recipe(broken)
-    with pytest.raises(RecipeError, match="recipe not found: nope .*smollm2-cpu-lora"):
+    with pytest.raises(RecipeError, match=r"recipe not found: nope .*smollm2-cpu-lora"):
         load_recipe("nope")
 
 

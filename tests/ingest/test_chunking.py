@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,15 +51,20 @@ def test_empty_documents_have_no_chunks(small_chunker: Chunker) -> None:
 def test_a_short_section_is_one_chunk_with_every_field(small_chunker: Chunker) -> None:
     document = doc(Section("Symptoms", "Eye pain.  Blurred\tvision."), metadata={"k": [1]})
     (chunk,) = small_chunker.chunk(document)
-    assert chunk.id == "doc:1#0" and chunk.doc_id == "doc:1"
-    assert chunk.position == 0 and chunk.n_chunks == 1
-    assert chunk.title == "Glaucoma" and chunk.section == "Symptoms"
+    assert chunk.id == "doc:1#0"
+    assert chunk.doc_id == "doc:1"
+    assert chunk.position == 0
+    assert chunk.n_chunks == 1
+    assert chunk.title == "Glaucoma"
+    assert chunk.section == "Symptoms"
     assert chunk.text == "Eye pain. Blurred vision."
     assert chunk.embed_text == "Glaucoma - Symptoms\nEye pain. Blurred vision."
-    assert chunk.url == document.url and chunk.collection == "knowledge"
+    assert chunk.url == document.url
+    assert chunk.collection == "knowledge"
     assert chunk.source == "test"
     assert chunk.doc_hash == document.content_hash
-    assert chunk.metadata == {"k": [1]} and chunk.metadata is not document.metadata
+    assert chunk.metadata == {"k": [1]}
+    assert chunk.metadata is not document.metadata
 
 
 def test_long_sections_fit_the_window_and_overlap(small_chunker: Chunker, count: Count) -> None:
@@ -74,7 +80,7 @@ def test_long_sections_fit_the_window_and_overlap(small_chunker: Chunker, count:
         assert set(split_sentences(chunk.text)) <= set(sentences)
     covered = [s for c in chunks for s in split_sentences(c.text)]
     assert set(covered) == set(sentences)
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         shared = [s for s in split_sentences(second.text) if s in split_sentences(first.text)]
         assert shared, "adjacent chunks share a trailing sentence"
         assert split_sentences(first.text)[-len(shared) :] == shared
@@ -108,7 +114,8 @@ def test_chunks_never_cross_sections(small_chunker: Chunker) -> None:
     )
     chunks = small_chunker.chunk(document)
     assert [c.position for c in chunks] == list(range(len(chunks)))
-    assert chunks[-1].section == "B" and chunks[-1].text == "Beta text here."
+    assert chunks[-1].section == "B"
+    assert chunks[-1].text == "Beta text here."
     for chunk in chunks:
         source = next(s for s in document.sections if s.title == chunk.section)
         assert chunk.text in normalize_whitespace(source.text)
@@ -137,7 +144,8 @@ def test_a_huge_heading_is_shortened(small_chunker: Chunker, count: Count) -> No
     (chunk,) = chunks
     assert count(chunk.embed_text) <= 64
     assert chunk.text == "Short text."
-    assert chunk.section and chunk.title
+    assert chunk.section
+    assert chunk.title
 
 
 def test_unicode_text(small_chunker: Chunker, count: Count) -> None:
@@ -173,7 +181,8 @@ def test_real_medquad_chunks_fit(
 ) -> None:
     folder = sources_dir / "medquad" / "7_SeniorHealth_QA"
     documents = list(get_loader("medquad").load(folder, collection="knowledge", report=problems))
-    assert documents and not problems
+    assert documents
+    assert not problems
     chunks = [c for d in documents for c in chunker.chunk(d)]
     lengths = [len(e.ids) for e in tokenizer.encode_batch([c.embed_text for c in chunks])]
     assert max(lengths) <= 200

@@ -76,11 +76,13 @@ def test_a_folder_of_mixed_files(folder: Path, problems: Problems) -> None:
     fever = docs["a"]
     assert (fever.title, fever.url, fever.text) == ("Fever", "https://x.org/a", "Drink fluids.")
     rest = docs["file:notes.jsonl#5"]
-    assert rest.url == "file:notes.jsonl" and rest.title == "notes"
+    assert rest.url == "file:notes.jsonl"
+    assert rest.title == "notes"
     assert rest.metadata == {"path": "notes.jsonl", "line": 5, "year": 2020}
 
     guide = docs["file:guide.md"]
-    assert guide.title == "Guide" and guide.url == "file:guide.md"
+    assert guide.title == "Guide"
+    assert guide.url == "file:guide.md"
     assert [(s.title, s.text) for s in guide.sections] == [
         ("Rest", "Sleep well, and nap."),
         ("Rest > More", "See this."),
@@ -97,7 +99,9 @@ def test_a_folder_of_mixed_files(folder: Path, problems: Problems) -> None:
         ("Heat > Signs", "Dizziness\nNausea\n\nAge | Risk\n65+ | High"),
         ("Heat > Signs > Also", "Cramps."),
     ]
-    assert "SCRIPT" not in page.text and "Menu" not in page.text and "color" not in page.text
+    assert "SCRIPT" not in page.text
+    assert "Menu" not in page.text
+    assert "color" not in page.text
 
     leaflet = docs["file:leaflet.pdf"]
     assert [(s.title, s.text) for s in leaflet.sections] == [
@@ -165,4 +169,5 @@ def test_duplicate_jsonl_ids_are_reported(tmp_path: Path, problems: Problems) ->
     lines = [json.dumps({"id": "x", "text": f"Text {i}."}) for i in range(2)]
     (tmp_path / "dup.jsonl").write_text("\n".join(lines), encoding="utf-8")
     assert [d.text for d in load(tmp_path, problems).values()] == ["Text 0."]
-    assert problems.names == ["dup.jsonl"] and "duplicate" in problems[0][1]
+    assert problems.names == ["dup.jsonl"]
+    assert "duplicate" in problems[0][1]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from lumen.clock import ManualClock
 from lumen.components.kv.memory import MemoryKV
 from lumen.documents import Document, Section
+from lumen.errors import ComponentError
 from lumen.factory import build_lumen
-from lumen.ingest.pipeline import index_generation
+from lumen.ingest.pipeline import SPARSE_KEY, index_generation
 from lumen.security.crypto import Keyring
 from lumen.services.answer_cache import AnswerCache
 from lumen.settings import Settings
@@ -57,3 +60,13 @@ def test_generation_changes_only_when_the_index_does(tmp_path: Path, embedder) -
     cache.put(before, {"answer": "Drink water."}, user_id="u")
     assert cache.get(before) == {"answer": "Drink water."}
     assert cache.get(after) is None
+
+
+def test_index_refuses_bm25_terms_of_another_tokeniser(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(paths={"data_dir": tmp_path / "data"})
+    with build_lumen(settings, embedder=embedder) as lumen:
+        lumen.ingestor.ingest([_document("Drink water with a fever.")], collection="knowledge")
+        assert lumen.store.get_metadata(SPARSE_KEY) == lumen.bm25.identity
+        lumen.store.set_metadata(SPARSE_KEY, "bm25:another-stemmer")
+        with pytest.raises(ComponentError, match="re-index"):
+            lumen.ingestor.ingest([_document("Rest with a fever.")], collection="knowledge")

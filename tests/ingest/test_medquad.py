@@ -48,7 +48,8 @@ def test_one_collection_matches_the_xml(sources_dir: Path, problems: Problems) -
         assert document.metadata["qa_ids"] == [qid for qid, _ in pairs]
         assert document.metadata["medquad_collection"] == SENIOR
         assert len(document.metadata["qtypes"]) == len(pairs)
-        assert document.source == "medquad" and document.collection == "knowledge"
+        assert document.source == "medquad"
+        assert document.collection == "knowledge"
         assert all(s.text.strip() for s in document.sections)
 
     glaucoma = next(d for d in docs if d.id == "medquad:NIHSeniorHealth/0000027")
@@ -75,7 +76,8 @@ def test_all_answered_pairs(sources_dir: Path, problems: Problems) -> None:
     assert len({(p.doc_id, p.qid) for p in pairs}) == len(pairs)
     assert all(p.question and p.answer.strip() and p.url for p in pairs)
     first = pairs[0]
-    assert isinstance(first, QAPair) and first.file_name.endswith(".xml")
+    assert isinstance(first, QAPair)
+    assert first.file_name.endswith(".xml")
 
 
 def test_document_ids_are_unique(sources_dir: Path, problems: Problems) -> None:
@@ -88,7 +90,8 @@ def test_document_ids_are_unique(sources_dir: Path, problems: Problems) -> None:
     # Upstream reuses Document@id across collections (and within CancerGov): ids do not.
     assert sum(d.id.endswith("/0000004") for d in docs) >= 5
     holmes = next(d for d in docs if d.id == "medquad:NINDS/0000007")
-    assert holmes.title == "Holmes-Adie" and len(holmes.sections) == 4
+    assert holmes.title == "Holmes-Adie"
+    assert len(holmes.sections) == 4
 
 
 def test_without_questions_no_question_text_is_indexed(
@@ -98,7 +101,8 @@ def test_without_questions_no_question_text_is_indexed(
     loader = get_loader("medquad", include_questions=False)
     docs = list(loader.load(folder, collection="knowledge", report=problems))
     questions = {p.question for p in iter_qa_pairs(folder)}
-    assert questions and docs
+    assert questions
+    assert docs
     for document in docs:
         for section in document.sections:
             assert section.title not in questions

@@ -27,7 +27,8 @@ def test_reshaped_label(sources_dir: Path, problems: Problems) -> None:
         abacavir.url == f"https://dailymed.nlm.nih.gov/dailymed/lookup.cfm?setid={ABACAVIR_SET_ID}"
     )
     assert abacavir.title == "Abacavir (abacavir)"
-    assert abacavir.source == "openfda" and abacavir.collection == "drugs"
+    assert abacavir.source == "openfda"
+    assert abacavir.collection == "drugs"
     assert abacavir.metadata == {
         "drug_name": "Abacavir",
         "brand_names": ["Abacavir"],
@@ -77,7 +78,8 @@ def test_raw_records(sources_dir: Path, problems: Problems) -> None:
     assert warfarin.sections[0].text.startswith("Warfarin sodium tablets are indicated")
     docs = load(folder, problems)
     assert len(docs) == len(list(folder.glob("*.json"))) == 51
-    assert all(d.sections for d in docs) and not problems
+    assert all(d.sections for d in docs)
+    assert not problems
 
 
 def test_both_shapes_in_one_folder(sources_dir: Path, tmp_path: Path, problems: Problems) -> None:
@@ -85,7 +87,8 @@ def test_both_shapes_in_one_folder(sources_dir: Path, tmp_path: Path, problems: 
         for name in ("warfarin.json", "atorvastatin.json"):
             shutil.copy(sources_dir / "drugs" / shape / name, tmp_path / f"{shape}-{name}")
     docs = load(tmp_path, problems)
-    assert len(docs) == 4 and not problems
+    assert len(docs) == 4
+    assert not problems
     assert sum(d.metadata["set_id"] != "" for d in docs) == 2
     assert sum(d.url.startswith("file:drugs/openfda_raw-") for d in docs) == 2
     names = sorted(d.metadata["drug_name"].lower() for d in docs)

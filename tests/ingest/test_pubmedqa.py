@@ -28,7 +28,8 @@ def test_both_files_without_labels(sources_dir: Path, problems: Problems) -> Non
     for pmid, record in {**dev, **test}.items():
         document = by_id[f"pubmed:{pmid}"]
         assert document.url == f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
-        assert document.source == "pubmedqa" and document.collection == "knowledge"
+        assert document.source == "pubmedqa"
+        assert document.collection == "knowledge"
         texts = [s.text for s in document.sections]
         assert texts == [c for c in record["CONTEXTS"] if c.strip()] + [record["LONG_ANSWER"]]
         assert [s.title for s in document.sections][-1] == "Conclusions"
@@ -44,7 +45,8 @@ def test_both_files_without_labels(sources_dir: Path, problems: Problems) -> Non
     for pmid, record in dev.items():
         document = by_id[f"pubmed:{pmid}"]
         indexed = f"{document.title}\n{document.text}\n{document.metadata}"
-        assert "final_decision" not in indexed and "reasoning" not in indexed
+        assert "final_decision" not in indexed
+        assert "reasoning" not in indexed
         assert record["final_decision"] not in document.metadata.values()
 
 
@@ -52,7 +54,8 @@ def test_one_file_and_options(sources_dir: Path, problems: Problems) -> None:
     path = sources_dir / "pubmedqa" / "pqal_dev.json"
     questions = {r["QUESTION"] for r in json.loads(path.read_text(encoding="utf-8")).values()}
     docs = load(path, problems, include_questions=False, include_conclusions=False)
-    assert len(docs) == 500 and not problems
+    assert len(docs) == 500
+    assert not problems
     assert not {d.title for d in docs} & questions
     assert all(s.title != "Conclusions" for d in docs for s in d.sections)
 
@@ -82,4 +85,5 @@ def test_malformed_json_is_reported(tmp_path: Path, problems: Problems) -> None:
     assert messages["good.json"] == "PMID 2: CONTEXTS is not a list of strings"
 
     problems.clear()
-    assert load(tmp_path / "bad.json", problems) == [] and problems.names == ["bad.json"]
+    assert load(tmp_path / "bad.json", problems) == []
+    assert problems.names == ["bad.json"]

@@ -28,11 +28,13 @@ def test_statute_section(sources_dir: Path, problems: Problems) -> None:
     assert section.id == f"regulatory:{STATUTE}"
     assert section.url == f"file:regulatory/{STATUTE}.md"
     assert section.title == "21 U.S.C. § 351 - Adulterated drugs and devices"
-    assert section.source == "fda" and section.collection == "regulatory"
+    assert section.source == "fda"
+    assert section.collection == "regulatory"
     assert section.metadata["kind"] == "statute"
     assert section.metadata["chunk_id"] == "21 U.S.C. § 351"
     assert section.metadata["instrument"] == "FD&C Act"
-    assert "converted" not in section.metadata and "method" not in section.metadata
+    assert "converted" not in section.metadata
+    assert "method" not in section.metadata
     titles = [s.title for s in section.sections]
     # The H1 repeats the title: it is not part of the section paths.
     assert titles[0] == ""
@@ -41,7 +43,8 @@ def test_statute_section(sources_dir: Path, problems: Problems) -> None:
         == "(a) Poisonous, insanitary, etc., ingredients; adequate controls in manufacture"
     )
     assert section.sections[0].text == "A drug or device shall be deemed to be adulterated—"
-    assert "chunk_title" not in section.text and "---" not in section.text
+    assert "chunk_title" not in section.text
+    assert "---" not in section.text
 
 
 def test_ids_do_not_depend_on_the_folder_given(sources_dir: Path, problems: Problems) -> None:
@@ -55,7 +58,8 @@ def test_ids_do_not_depend_on_the_folder_given(sources_dir: Path, problems: Prob
 def test_regulation_heading_paths(sources_dir: Path, problems: Problems) -> None:
     (part,) = load(sources_dir / "regulatory" / f"{PART_801}.md", problems)
     assert part.title == "21 CFR Part 801 - Labeling"
-    assert part.metadata["kind"] == "regulation" and part.metadata["sections"] == 39
+    assert part.metadata["kind"] == "regulation"
+    assert part.metadata["sections"] == 39
     titles = [s.title for s in part.sections]
     assert titles[:2] == ["Authority:", "Source:"]
     assert titles[2] == (
@@ -72,7 +76,8 @@ def test_guidance_front_matter(sources_dir: Path, problems: Problems) -> None:
     (guidance,) = load(path, problems)
     assert guidance.title.startswith("Cybersecurity in Medical Devices: Quality Management System")
     assert guidance.metadata["docket"] == "FDA-2021-D-1158"
-    assert guidance.metadata["kind"] == "guidance" and guidance.source == "fda"
+    assert guidance.metadata["kind"] == "guidance"
+    assert guidance.source == "fda"
     # PDF line wrapping is undone.
     assert "For questions about this document regarding CDRH-regulated devices, contact" in (
         guidance.text
@@ -90,7 +95,8 @@ def test_complete_response_letter(sources_dir: Path, problems: Problems) -> None
     )
     assert letter.metadata["application_number"] == "208288Orig1s000"
     assert letter.metadata["kind"] == "complete_response_letter"
-    assert "```" not in letter.text and "application_number:" not in letter.text
+    assert "```" not in letter.text
+    assert "application_number:" not in letter.text
     assert "**" not in letter.text
     titles = [s.title for s in letter.sections]
     assert "Critical Data" in titles
@@ -143,7 +149,8 @@ def test_markdown_noise_is_stripped(tmp_path: Path, problems: Problems) -> None:
 
 def test_front_matter_helpers() -> None:
     parsed = split_front_matter("---\na: [unclosed\nb: two\n`---\nBody")
-    assert parsed.body == "\nBody" and parsed.problem.startswith("front matter is not valid YAML")
+    assert parsed.body == "\nBody"
+    assert parsed.problem.startswith("front matter is not valid YAML")
     assert parsed.data == {"a": "[unclosed", "b": "two"}  # read line by line
     assert split_front_matter("No front matter").data == {}
     assert markdown_to_text("a\\*b\\* and snake_case_name") == "a*b* and snake_case_name"

@@ -43,10 +43,8 @@ GROUPS_DATA = [
 
 
 def _config() -> RerankConfig:
-    return load_config(
-        ["layers=1", "max_tokens=48", "negatives=1", "batch_questions=2"]
-        + ["checkpoint_every=1", "threads=1", "seed=5"]
-    )
+    options = ["layers=1", "max_tokens=48", "negatives=1", "batch_questions=2"]
+    return load_config([*options, "checkpoint_every=1", "threads=1", "seed=5"])
 
 
 def _folder(tmp_path: Path, name: str) -> Path:
@@ -64,7 +62,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
     config = _config()
     whole = _folder(tmp_path, "whole")
     train(config, whole)
-    assert (whole / WEIGHTS).is_file() and (whole / SUMMARY).is_file()
+    assert (whole / WEIGHTS).is_file()
+    assert (whole / SUMMARY).is_file()
     assert read_groups(whole / GROUPS) == GROUPS_DATA
 
     broken = _folder(tmp_path, "broken")
@@ -76,7 +75,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path: Path) -> None:
 
     with pytest.raises(Interrupted):
         train(config, broken, progress=stop_after_first)
-    assert (broken / CHECKPOINT).is_file() and not (broken / WEIGHTS).exists()
+    assert (broken / CHECKPOINT).is_file()
+    assert not (broken / WEIGHTS).exists()
     train(config, broken, resume=True)
 
     expected = load_trained(whole, config).state_dict()

@@ -46,13 +46,15 @@ def test_training_pairs_exclude_dev_and_benchmark_documents(
 ) -> None:
     config = RerankConfig()
     training, held = training_pairs(medquad, config)
-    assert training and len(training) < len(pairs)
+    assert training
+    assert len(training) < len(pairs)
     dev_docs = {p.doc_id for p in pairs if in_dev_split(p.doc_id, share=config.dev_share)}
     bench = benchmark_pairs(pairs, medquad)
     assert 200 <= len(bench) <= 400  # both keyings' draws of 200
     assert dev_docs <= held.doc_ids
     assert {p.doc_id for p in bench} <= held.doc_ids
     for pair in training:
-        assert pair.doc_id not in held.doc_ids and pair.url not in held.urls
+        assert pair.doc_id not in held.doc_ids
+        assert pair.url not in held.urls
     # The held-out set is what the dev set and the benchmark are built from.
     assert held == held_out(medquad, share=config.dev_share)

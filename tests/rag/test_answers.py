@@ -46,7 +46,8 @@ def chunks(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[
             folder, collection="knowledge", report=lambda p, m: problems.append((p, m))
         )
     )
-    assert not problems and len(docs) == len(FILES)
+    assert not problems
+    assert len(docs) == len(FILES)
     chunker = Chunker.for_minilm()
     return [chunk for doc in docs for chunk in chunker.chunk(doc)]
 
@@ -79,7 +80,8 @@ def test_the_glaucoma_answer_names_symptoms_without_questions_or_repeated_pages(
     assert len(urls) == len(set(urls))
     assert [c.n for c in citations] == list(range(1, len(citations) + 1))
     for sentence in sentences:
-        assert sentence.citations and len(sentence.citations) == len(set(sentence.citations))
+        assert sentence.citations
+        assert len(sentence.citations) == len(set(sentence.citations))
 
 
 def test_extract_skips_questions_and_fused_headings_in_source_text(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -117,6 +119,7 @@ def test_citations_are_one_per_page(verifier, embedder) -> None:  # type: ignore
     sentences, citations = _cite(checked, evidence)
     assert [c.url for c in citations] == ["https://example.org/a", "https://example.org/b"]
     assert citations[0].supports == [0, 1]  # both chunks of page a, merged
-    assert citations[0].snippet == "z" and citations[0].chunk_id == "a#1"  # its best support
+    assert citations[0].snippet == "z"
+    assert citations[0].chunk_id == "a#1"
     assert citations[1].supports == [1, 2]
     assert [s.citations for s in sentences] == [[1], [1, 2], [2]]

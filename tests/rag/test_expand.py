@@ -76,11 +76,15 @@ def test_expand_hits_merges_each_document_around_its_hits() -> None:
     first, second, third = expand_hits(hits, fetch, 1)
     assert sorted(asked) == [("knowledge", "a"), ("knowledge", "b"), ("knowledge", "gone")]
     assert first.chunk.metadata["positions"] == [0, 1, 2, 3, 4, 5]
-    assert first.chunk.id == "a#0-5" and first.score == 0.9 and first.dense_rank == 1
-    assert first.chunk.section == "" and first.chunk.text.count("\n") == 1
+    assert first.chunk.id == "a#0-5"
+    assert first.score == 0.9
+    assert first.dense_rank == 1
+    assert first.chunk.section == ""
+    assert first.chunk.text.count("\n") == 1
     start, end = first.chunk.metadata[FOCUS]
     assert first.chunk.text[start:end] == documents["a"][4].text  # the best hit is located
-    assert second.chunk.metadata["positions"] == [0, 1] and second.chunk.section == "Methods"
+    assert second.chunk.metadata["positions"] == [0, 1]
+    assert second.chunk.section == "Methods"
     assert third == hits[3]  # a document the store no longer holds keeps its hit
     assert expand_hits(hits, fetch, 0) == hits
 
@@ -115,6 +119,8 @@ def test_prompt_cuts_a_merged_source_around_its_hit(llm: Any) -> None:
         return prompt.messages[-1].content.split("Question:")[0]
 
     shown = sources_shown(merged)
-    assert "w59" in shown and "w0 " not in shown
+    assert "w59" in shown
+    assert "w0 " not in shown
     shown = sources_shown(plain)  # without the focus the end is cut, and the hit with it
-    assert "w0 " in shown and "w59" not in shown
+    assert "w0 " in shown
+    assert "w59" not in shown

@@ -134,7 +134,8 @@ def test_crisis_is_answered_first_with_988_and_no_retrieval(indexed: Lumen) -> N
     answer = indexed.pipeline.ask("I want to end my life tonight, I can't go on")
     assert answer.mode == "crisis"
     assert "988" in answer.answer
-    assert answer.retrieved == [] and answer.citations == []
+    assert answer.retrieved == []
+    assert answer.citations == []
     assert answer.safety["category"] == "crisis"
     assert any("988" in r["contact"] for r in answer.safety["resources"])
     assert answer.timings_ms["generate"] == 0.0

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lumen.errors import ComponentError
-from lumen.rag.rerank import GRAPH, MANIFEST, TOKENIZER, Reranker, rerank
+from lumen.rag.rerank import GRAPH, MANIFEST, TOKENIZER, Reranker
+from lumen.rag.retrieve import rerank_chunks
 
 from .helpers import GLAUCOMA, METFORMIN
 
@@ -67,7 +68,7 @@ def test_rerank_orders_by_score_and_keeps_k(exported) -> None:  # type: ignore[n
     _, folder = exported
     reranker = Reranker(folder, threads=1)
     scores = reranker.score(QUESTION, [GLAUCOMA.chunk.embed_text, METFORMIN.chunk.embed_text])
-    best = rerank(QUESTION, [GLAUCOMA, METFORMIN], reranker, k=1)
+    best = rerank_chunks(QUESTION, [GLAUCOMA, METFORMIN], reranker, k=1)
     assert len(best) == 1
     assert best[0].chunk.id == (GLAUCOMA if scores[0] >= scores[1] else METFORMIN).chunk.id
     assert best[0].score == pytest.approx(float(max(scores)))
@@ -129,7 +130,8 @@ def test_the_retriever_reranks_its_best_candidates(  # type: ignore[no-untyped-d
         )
         fused = retriever.retrieve(QUESTION, collections=["knowledge"], k=6, rerank=False)
         reranked = retriever.retrieve(QUESTION, collections=["knowledge"], k=3)
-    assert len(fused.chunks) == 6 and len(reranked.chunks) == 3
+    assert len(fused.chunks) == 6
+    assert len(reranked.chunks) == 3
     logits = reranker.score(QUESTION, [c.chunk.embed_text for c in fused.chunks])
     best = sorted(range(6), key=lambda i: float(logits[i]), reverse=True)[:3]
     assert [c.chunk.id for c in reranked.chunks] == [fused.chunks[i].chunk.id for i in best]

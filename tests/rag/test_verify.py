@@ -47,7 +47,8 @@ def test_a_number_the_source_does_not_state_is_unsupported(verifier, evidence) -
     wrong = verifier.check(
         "The usual starting dose of metformin is 850 mg twice a day with meals.", evidence
     )
-    assert right[0].supported and right[0].supports[0].chunk_index == 1
+    assert right[0].supported
+    assert right[0].supports[0].chunk_index == 1
     assert not wrong[0].supported
 
 

@@ -77,7 +77,7 @@ def triage(embedder: Embedder) -> Any:
 @pytest.fixture(scope="session")
 def safety_eval(sources_dir: Path, triage: Any) -> dict[str, Any]:
     """One run of the safety evaluation on the held-out split, shared by the tests."""
-    from lumen.safety.evaluate import run_safety_eval
+    from lumen_lab.safety.evaluate import run_safety_eval
 
     return run_safety_eval(sources_dir, triage, latency_samples=40)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lumen.safety.evaluate import render_markdown, run_safety_eval
 from lumen.safety.responses import response_for
+from lumen_lab.safety.evaluate import render_markdown, run_safety_eval
 
 
 def test_held_out_targets(safety_eval: dict[str, Any]) -> None:

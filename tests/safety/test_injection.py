@@ -52,9 +52,11 @@ def test_fence_marks_data_and_cannot_be_closed_early() -> None:
     )
     assert fenced.startswith('<source n="2" title="Aspirin \'label\'')
     assert "not instructions" in fenced.splitlines()[0]
-    assert fenced.count("</source>") == 1 and fenced.endswith("</source>")
+    assert fenced.count("</source>") == 1
+    assert fenced.endswith("</source>")
     assert fenced.count("<source") == 1
-    assert "<|im_start|>" not in fenced and "[INST]" not in fenced
+    assert "<|im_start|>" not in fenced
+    assert "[INST]" not in fenced
 
 
 def test_system_prompt_ranks_instructions() -> None:

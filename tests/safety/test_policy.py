@@ -19,8 +19,10 @@ def policy(text: str) -> tuple[str, list[str]]:
 def test_diagnosis_is_rewritten() -> None:
     text, actions = policy("You have type 2 diabetes [1]. Regular exercise helps [2].")
     assert "You have type 2 diabetes" not in text
-    assert "type 2 diabetes" in text and "clinician" in text
-    assert "[1]" in text and "Regular exercise helps [2]." in text
+    assert "type 2 diabetes" in text
+    assert "clinician" in text
+    assert "[1]" in text
+    assert "Regular exercise helps [2]." in text
     assert actions == ["diagnosis_rewritten"]
 
 
@@ -29,7 +31,8 @@ def test_suffering_from_and_lead_in_are_rewritten() -> None:
         "Based on your symptoms, you are suffering from a urinary tract infection."
     )
     assert "you are suffering" not in text.lower()
-    assert "urinary tract infection" in text and "doctor" in text
+    assert "urinary tract infection" in text
+    assert "doctor" in text
     assert "diagnosis_rewritten" in actions
 
 
@@ -58,11 +61,14 @@ def test_unsupported_dose_removed_supported_kept() -> None:
 
 def test_dose_equivalents_and_ranges() -> None:
     text, _ = policy("Never exceed 4000 mg a day. The usual dose is 500-1000 mg.")
-    assert "4000 mg" in text and "500-1000 mg" in text
+    assert "4000 mg" in text
+    assert "500-1000 mg" in text
     text, actions = policy("Take two tablets at bedtime.")
-    assert "two tablets" not in text and "dose_removed" in actions
+    assert "two tablets" not in text
+    assert "dose_removed" in actions
     text, actions = policy("Take one tablet daily.")
-    assert text == "Take one tablet daily." and actions == []
+    assert text == "Take one tablet daily."
+    assert actions == []
 
 
 def test_lab_values_are_not_doses() -> None:
@@ -86,7 +92,8 @@ def test_foreign_links_removed_source_links_kept() -> None:
         "www.cdc.gov/flu/about."
     )
     assert "[MedlinePlus](https://medlineplus.gov/diabetes.html)" in text
-    assert "a shop" in text and "cheap-meds" not in text
+    assert "a shop" in text
+    assert "cheap-meds" not in text
     assert "evil.example.org" not in text
     assert "www.cdc.gov/flu/about" in text
     assert "link_removed" in actions
@@ -100,13 +107,16 @@ def test_images_html_and_javascript_removed() -> None:
     )
     for banned in ("<img", "onerror", "<script", "alert", "javascript:", "evil.example.com", "<b>"):
         assert banned not in text, banned
-    assert "click me" in text and "bold" in text and "there" in text
+    assert "click me" in text
+    assert "bold" in text
+    assert "there" in text
     assert {"html_removed", "image_removed", "unsafe_link_removed"} <= set(actions)
 
 
 def test_unclosed_tag_is_escaped() -> None:
     text, actions = policy("Before <img src=x onerror=alert(1) after")
-    assert "<img" not in text and "&lt;img" in text
+    assert "<img" not in text
+    assert "&lt;img" in text
     assert "html_escaped" in actions
 
 

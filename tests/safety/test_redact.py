@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from lumen.safety.evaluate import load_redaction_set, redaction_metrics
 from lumen.safety.redact import RedactingFilter, Redactor, add_redacting_filter
+from lumen_lab.safety.evaluate import load_redaction_set, redaction_metrics
 
 
 @pytest.mark.parametrize(
@@ -75,9 +75,14 @@ def test_redacting_filter_on_a_logger(caplog: pytest.LogCaptureFixture) -> None:
     finally:
         logger.removeFilter(flt)
     text = caplog.text
-    assert "John Smith" not in text and "john@example.com" not in text
-    assert "123-45-6789" not in text and "5567123" not in text
-    assert "[NAME]" in text and "[EMAIL]" in text and "[SSN]" in text and "[MRN]" in text
+    assert "John Smith" not in text
+    assert "john@example.com" not in text
+    assert "123-45-6789" not in text
+    assert "5567123" not in text
+    assert "[NAME]" in text
+    assert "[EMAIL]" in text
+    assert "[SSN]" in text
+    assert "[MRN]" in text
     first = caplog.records[0]
     assert first.args is None
     assert first.getMessage() == "question from [NAME] ([EMAIL]): help"
@@ -92,7 +97,8 @@ def test_add_redacting_filter_to_handler(caplog: pytest.LogCaptureFixture) -> No
     finally:
         for f in list(caplog.handler.filters):
             caplog.handler.removeFilter(f)
-    assert "555-867-5309" not in caplog.text and "[PHONE]" in caplog.text
+    assert "555-867-5309" not in caplog.text
+    assert "[PHONE]" in caplog.text
 
 
 def test_bad_format_args_do_not_leak(caplog: pytest.LogCaptureFixture) -> None:

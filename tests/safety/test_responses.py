@@ -98,11 +98,15 @@ def test_response_for_dispatches() -> None:
         return TriageResult(category, subtype, 1.0, ())
 
     crisis = response_for(result(TriageCategory.CRISIS, "overdose"))
-    assert crisis is not None and "988" in crisis.text and "1-800-222-1222" in crisis.text
+    assert crisis is not None
+    assert "988" in crisis.text
+    assert "1-800-222-1222" in crisis.text
     emergency = response_for(result(TriageCategory.EMERGENCY, "stroke"))
-    assert emergency is not None and emergency.kind == "emergency"
+    assert emergency is not None
+    assert emergency.kind == "emergency"
     refusal = response_for(result(TriageCategory.HARMFUL, "privacy"))
-    assert refusal is not None and refusal.kind == "refusal"
+    assert refusal is not None
+    assert refusal.kind == "refusal"
     assert response_for(result(TriageCategory.ORDINARY, None)) is None
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lumen.safety.classifier import TriageModel, default_model_path
-from lumen.safety.datasets import load_safety_data
+from lumen_lab.safety.datasets import load_safety_data
 
 
 def test_split_is_fixed_and_disjoint(sources_dir: Path) -> None:
@@ -21,7 +21,9 @@ def test_split_is_fixed_and_disjoint(sources_dir: Path) -> None:
     ]
     train = {e.text.lower() for e in first.split(held_out=False)}
     held = {e.text.lower() for e in first.split(held_out=True)}
-    assert train and held and not train & held
+    assert train
+    assert held
+    assert not train & held
     msb_held = [e for e in first.examples if e.source == "medsafetybench" and e.held_out]
     msb_all = [e for e in first.examples if e.source == "medsafetybench"]
     assert 0.18 <= len(msb_held) / len(msb_all) <= 0.22
@@ -40,7 +42,7 @@ def test_shipped_model_records_its_training_data(sources_dir: Path) -> None:
 def test_retraining_reproduces_the_shipped_model(
     sources_dir: Path, embedder: Any, tmp_path: Path
 ) -> None:
-    from lumen.safety.train import train_triage_classifier
+    from lumen_lab.safety.train import train_triage_classifier
 
     out = tmp_path / "triage.json"
     metrics = train_triage_classifier(sources_dir, embedder, out)

@@ -10,8 +10,8 @@ import pytest
 
 from lumen.errors import ComponentError, InputError
 from lumen.safety.classifier import default_model_path
-from lumen.safety.datasets import load_safety_data
 from lumen.safety.triage import Triage, TriageCategory, TriageResult, check_input
+from lumen_lab.safety.datasets import load_safety_data
 
 CASES = [
     ("I want to end my life tonight", TriageCategory.CRISIS),
@@ -45,10 +45,12 @@ def test_result_shape(triage: Triage) -> None:
     assert result.category is TriageCategory.CRISIS
     assert result.subtype == "suicide"
     assert 0.0 <= result.score <= 1.0
-    assert isinstance(result.reasons, tuple) and result.reasons
+    assert isinstance(result.reasons, tuple)
+    assert result.reasons
     assert result.screened_out
     ordinary = triage.classify("How is asthma treated?")
-    assert ordinary.category is TriageCategory.ORDINARY and not ordinary.screened_out
+    assert ordinary.category is TriageCategory.ORDINARY
+    assert not ordinary.screened_out
 
 
 def test_overdose_subtype_for_poison_control(triage: Triage) -> None:

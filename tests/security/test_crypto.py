@@ -46,7 +46,9 @@ def test_round_trip_and_token_format(keyring: Keyring) -> None:
     token = keyring.encrypt("metformin 500 mg", context="profile.medications")
     version, key_id, payload = token.split(":")
     assert (version, key_id) == ("v1", "a")
-    assert "=" not in payload and "+" not in payload and "/" not in payload
+    assert "=" not in payload
+    assert "+" not in payload
+    assert "/" not in payload
     assert "metformin" not in token
     assert keyring.decrypt(token, context="profile.medications") == "metformin 500 mg"
 
@@ -151,7 +153,8 @@ def test_create_key_file(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["active"] == keyring.active_id
     assert len(base64.b64decode(data["keys"][keyring.active_id])) == 32
-    assert keyring.active_id.startswith("k") and len(keyring.active_id) == 19
+    assert keyring.active_id.startswith("k")
+    assert len(keyring.active_id) == 19
     assert load_key_file(path).decrypt(keyring.encrypt("x")) == "x"
     assert [p.name for p in path.parent.iterdir()] == ["keys.json"]
 
@@ -190,7 +193,8 @@ def test_retire_keys(tmp_path: Path) -> None:
     # The active key is never removed, even when not kept.
     assert retire_keys(path, keep=set()) == [second]
     keyring = load_key_file(path)
-    assert keyring.key_ids == (third,) and keyring.active_id == third
+    assert keyring.key_ids == (third,)
+    assert keyring.active_id == third
     assert retire_keys(path, keep=set()) == []
     assert _mode(path) == 0o600
 
@@ -242,7 +246,8 @@ def test_keyring_from_env_key(tmp_path: Path) -> None:
     encoded = base64.b64encode(KEY_A).decode()
     security = SecuritySettings(encryption_key=SecretStr(encoded), key_file=tmp_path / "no.json")
     keyring = keyring_from_settings(security, tmp_path, create=True)
-    assert keyring.key_ids == ("env",) and keyring.active_id == "env"
+    assert keyring.key_ids == ("env",)
+    assert keyring.active_id == "env"
     assert not (tmp_path / "keys.json").exists()
     token = keyring.encrypt("x")
     assert Keyring({"env": KEY_A}, "env").decrypt(token) == "x"
@@ -279,7 +284,8 @@ def test_keyring_from_default_file(tmp_path: Path) -> None:
     with pytest.raises(ComponentError) as info:
         keyring_from_settings(SecuritySettings(), data_dir, create=False)
     message = str(info.value)
-    assert "LUMEN_SECURITY__ENCRYPTION_KEY" in message and "LUMEN_SECURITY__KEY_FILE" in message
+    assert "LUMEN_SECURITY__ENCRYPTION_KEY" in message
+    assert "LUMEN_SECURITY__KEY_FILE" in message
     assert not (data_dir / "keys.json").exists()
 
     created = keyring_from_settings(SecuritySettings(), data_dir, create=True)

@@ -35,9 +35,11 @@ def test_secret_is_160_bit_base32(secret: str) -> None:
 def test_provisioning_uri(secret: str) -> None:
     uri = provisioning_uri(secret, "ana@example.org", "Lumen")
     parsed = urlparse(uri)
-    assert parsed.scheme == "otpauth" and parsed.netloc == "totp"
+    assert parsed.scheme == "otpauth"
+    assert parsed.netloc == "totp"
     query = parse_qs(parsed.query)
-    assert query["secret"] == [secret] and query["issuer"] == ["Lumen"]
+    assert query["secret"] == [secret]
+    assert query["issuer"] == ["Lumen"]
     assert "ana%40example.org" in parsed.path or "ana@example.org" in parsed.path
 
 
@@ -87,7 +89,8 @@ def test_wrong_code(secret: str) -> None:
 
 def test_recovery_codes_format_and_uniqueness() -> None:
     codes = generate_recovery_codes()
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     alphabet = re.escape(RECOVERY_ALPHABET)
     pattern = re.compile(f"[{alphabet}]{{4}}-[{alphabet}]{{4}}-[{alphabet}]{{4}}")
     assert all(pattern.fullmatch(code) for code in codes)

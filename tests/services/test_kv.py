@@ -33,7 +33,8 @@ def test_get_set_delete(kv: KVStore) -> None:
 def test_set_with_ttl_expires(kv: KVStore, clock: ManualClock) -> None:
     kv.set("t", b"x", ttl_s=0.5)
     ttl = kv.ttl("t")
-    assert ttl is not None and 0 < ttl <= 0.5
+    assert ttl is not None
+    assert 0 < ttl <= 0.5
     _pass_time(kv, clock, 0.6)
     assert kv.get("t") is None
     assert kv.ttl("t") is None
@@ -48,7 +49,8 @@ def test_replace_only_existing(kv: KVStore) -> None:
     assert kv.replace("r", b"2", ttl_s=10) is True
     assert kv.get("r") == b"2"
     ttl = kv.ttl("r")
-    assert ttl is not None and 9 < ttl <= 10
+    assert ttl is not None
+    assert 9 < ttl <= 10
 
 
 def test_incr_window_counts_and_resets(kv: KVStore, clock: ManualClock) -> None:
@@ -60,10 +62,12 @@ def test_incr_window_counts_and_resets(kv: KVStore, clock: ManualClock) -> None:
     # The window starts at the first increment; later ones do not extend it.
     _pass_time(kv, clock, 0.5)
     count, reset_in = kv.incr_window("c", 1)
-    assert count == 3 and reset_in <= 0.55
+    assert count == 3
+    assert reset_in <= 0.55
     _pass_time(kv, clock, 0.6)
     count, reset_in = kv.incr_window("c", 1)
-    assert count == 1 and reset_in == pytest.approx(1.0, abs=0.05)
+    assert count == 1
+    assert reset_in == pytest.approx(1.0, abs=0.05)
 
 
 def test_sets(kv: KVStore, clock: ManualClock) -> None:
@@ -76,7 +80,8 @@ def test_sets(kv: KVStore, clock: ManualClock) -> None:
     assert kv.smembers("s") == {"b", "c"}
     kv.expire("s", 100)
     ttl = kv.ttl("s")
-    assert ttl is not None and 99 < ttl <= 100
+    assert ttl is not None
+    assert 99 < ttl <= 100
     kv.sadd("s", "d")
     assert kv.ttl("s") is not None  # adding keeps the expiry
     kv.srem("s", "b", "c", "d")

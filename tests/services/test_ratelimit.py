@@ -27,7 +27,8 @@ def test_window_resets(kv: KVStore, clock: ManualClock) -> None:
     limiter = RateLimiter(kv)
     assert limiter.hit("b", 1, 1).allowed
     denied = limiter.hit("b", 1, 1)
-    assert not denied.allowed and denied.retry_after_s == 1
+    assert not denied.allowed
+    assert denied.retry_after_s == 1
     if isinstance(kv, MemoryKV):
         clock.advance(1.1)
     else:
@@ -42,7 +43,9 @@ def test_peek_does_not_count(kv: KVStore) -> None:
     assert limiter.peek("p", 2, 60) == RateDecision(True, 1, 2, 0)
     limiter.hit("p", 2, 60)
     peeked = limiter.peek("p", 2, 60)
-    assert not peeked.allowed and peeked.count == 2 and 0 < peeked.retry_after_s <= 60
+    assert not peeked.allowed
+    assert peeked.count == 2
+    assert 0 < peeked.retry_after_s <= 60
     assert limiter.peek("p", 2, 60).count == 2
     limiter.reset("p")
     assert limiter.peek("p", 2, 60) == RateDecision(True, 0, 2, 0)
@@ -59,7 +62,8 @@ def test_throttle_per_account(kv: KVStore) -> None:
         throttle.record_failure("ann@example.org", f"198.51.100.{i}")
     # Case and the address do not matter: the account itself is throttled.
     decision = throttle.check(" ANN@example.org ", "198.51.100.99")
-    assert not decision.allowed and decision.limit == 3
+    assert not decision.allowed
+    assert decision.limit == 3
     assert 0 < decision.retry_after_s <= 900
     assert throttle.check("bob@example.org", "198.51.100.99").allowed
 
@@ -69,7 +73,9 @@ def test_throttle_per_ip(kv: KVStore) -> None:
     for i in range(5):
         throttle.record_failure(f"user{i}@example.org", "192.0.2.7")
     decision = throttle.check("fresh@example.org", "192.0.2.7")
-    assert not decision.allowed and decision.limit == 5 and decision.retry_after_s > 0
+    assert not decision.allowed
+    assert decision.limit == 5
+    assert decision.retry_after_s > 0
     assert throttle.check("fresh@example.org", "192.0.2.8").allowed
     assert throttle.check("fresh@example.org", None).allowed
 
@@ -91,7 +97,9 @@ def test_throttle_reports_most_restrictive(kv: KVStore) -> None:
     throttle.record_failure("ann@example.org", "192.0.2.7")
     throttle.record_failure("ann@example.org", "192.0.2.7")
     decision = throttle.check("ann@example.org", "192.0.2.7")
-    assert decision.allowed and decision.limit == 3 and decision.count == 2
+    assert decision.allowed
+    assert decision.limit == 3
+    assert decision.count == 2
 
 
 def test_no_clear_text_identifiers(kv: KVStore) -> None:
@@ -99,7 +107,8 @@ def test_no_clear_text_identifiers(kv: KVStore) -> None:
     throttle.record_failure("Ann@Example.org", "192.0.2.7")
     keys = kv.scan_prefix("")
     joined = " ".join(keys)
-    assert "ann" not in joined.lower() and "192.0.2.7" not in joined
+    assert "ann" not in joined.lower()
+    assert "192.0.2.7" not in joined
     digest = hashlib.sha256(b"ann@example.org").hexdigest()
     assert f"rate:login:account:{digest}" in keys
 

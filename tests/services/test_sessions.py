@@ -45,7 +45,8 @@ def test_create_and_resolve(sessions: SessionStore, kv: KVStore, clock: ManualCl
     assert resolved.created_at == info.created_at
     assert resolved.last_seen == info.created_at + 10
     ttl = kv.ttl(f"session:{info.session_id}")
-    assert ttl is not None and IDLE - 5 < ttl <= IDLE + 1
+    assert ttl is not None
+    assert IDLE - 5 < ttl <= IDLE + 1
     assert kv.smembers("user_sessions:u1") == {info.session_id}
     assert sessions.resolve("not-a-token") is None
     assert sessions.resolve("") is None
@@ -89,14 +90,15 @@ def test_absolute_timeout(sessions: SessionStore, kv: KVStore, clock: ManualCloc
         assert sessions.resolve(token) is not None
         ttl = kv.ttl(f"session:{info.session_id}")
         # The store's expiry never outlasts the absolute limit.
-        assert ttl is not None and ttl <= ABSOLUTE - elapsed + 2
+        assert ttl is not None
+        assert ttl <= ABSOLUTE - elapsed + 2
     clock.advance(ABSOLUTE - elapsed + 1)
     assert sessions.resolve(token) is None
     assert kv.get(f"session:{info.session_id}") is None
 
 
 def test_revoke(sessions: SessionStore, kv: KVStore) -> None:
-    token, info = sessions.create("u1", "patient")
+    token, _info = sessions.create("u1", "patient")
     assert sessions.revoke(token) is True
     assert sessions.resolve(token) is None
     assert sessions.revoke(token) is False
@@ -129,7 +131,7 @@ def test_revoke_all_and_list(sessions: SessionStore, clock: ManualClock) -> None
 def test_list_prunes_dead_sessions(sessions: SessionStore, kv: KVStore, clock: ManualClock) -> None:
     old, _ = sessions.create("u1", "patient")
     clock.advance(IDLE - 10)
-    new, new_info = sessions.create("u1", "patient")
+    _new, new_info = sessions.create("u1", "patient")
     clock.advance(20)  # the first one is now idle-expired
     listed = sessions.list_for_user("u1")
     assert [s.session_id for s in listed] == [new_info.session_id]

@@ -20,6 +20,7 @@ from lumen.api.schemas import (
     UserPublic,
 )
 from lumen.api.views import user_public
+from lumen.documents import STANDARD_COLLECTIONS
 from lumen.services import accounts, conversations
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -123,7 +124,7 @@ async def verify_audit(caller: AdminCaller, services: ServicesDep) -> AuditVerif
 def index_stats(caller: AdminCaller, services: ServicesDep) -> IndexStats:
     """Documents and chunks per collection and source in the vector store."""
     store = services.lumen.store
-    names = sorted(set(store.collections()) | {"knowledge", "drugs", "regulatory"})
+    names = sorted(set(store.collections()) | set(STANDARD_COLLECTIONS))
     stats = [store.stats(name) for name in names]
     services.audit.record(actor=caller.actor, action="admin.index.stats", object_type="index")
     return IndexStats(

@@ -62,7 +62,8 @@ def clear_session_cookies(response: Response, services: Services) -> None:
 def _login_response(response: Response, services: Services, result: SignIn) -> LoginResponse:
     if result.mfa_ticket:
         return LoginResponse(mfa_required=True, ticket=result.mfa_ticket)
-    assert result.token is not None
+    if result.token is None:
+        raise RuntimeError("sign-in gave neither a session nor an MFA ticket")
     set_session_cookies(response, services, result.token)
     return LoginResponse(
         mfa_required=False,

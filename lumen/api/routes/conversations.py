@@ -177,7 +177,7 @@ async def _stream_answer(services: Services, pending: PendingQuestion) -> AsyncI
             loop.call_soon_threadsafe(queue.put_nowait, ("final", view))
         except LumenError as exc:
             loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
-        except Exception as exc:  # noqa: BLE001 - reported to the client as a 500 event
+        except Exception as exc:
             logger.error("answer failed: %s", type(exc).__name__)
             loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
 

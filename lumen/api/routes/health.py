@@ -28,19 +28,19 @@ def readiness_checks(services: Services) -> dict[str, bool]:
     checks = {"database": services.database.ping()}
     try:
         checks["kv"] = services.kv.ping()
-    except Exception:  # noqa: BLE001 - a failed ping is "not ready"
+    except Exception:
         checks["kv"] = False
     try:
         services.lumen.store.collections()
         checks["vector_store"] = True
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("vector store not ready: %s", type(exc).__name__)
         checks["vector_store"] = False
     try:
         llm = services.lumen.pipeline.llm
         ping = getattr(llm, "ping", None)  # servers answer a ping; in-process models loaded
         checks["llm"] = bool(ping()) if callable(ping) else llm.count_tokens("ready") > 0
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("LLM not ready: %s", type(exc).__name__)
         checks["llm"] = False
     return checks

@@ -3,15 +3,19 @@
 Qdrant multiplies each stored weight by the term's IDF at query time (``Modifier.IDF``), so a
 document vector carries only the BM25 term-frequency part and a query vector weight 1 per term.
 Term ids are a stable 32-bit hash of the (stemmed) term, identical across processes and machines.
+Terms are stemmed with Snowball's English stemmer (PyStemmer).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 import zlib
 from collections import Counter
-from functools import lru_cache
+from typing import Any
+
+import Stemmer
 
 from lumen.components.vector_store.base import SparseVector
 
@@ -70,6 +74,9 @@ class Bm25Encoder:
         self.b = b
         self.avg_doc_len = avg_doc_len
 
+    identity = "bm25:snowball-english"
+    """What an index records of the sparse encoder: terms stemmed otherwise do not match."""
+
     def tokens(self, text: str) -> list[str]:
         """Lowercased, accent-folded, stemmed terms of ``text`` without stopwords.
 
@@ -117,205 +124,19 @@ def _sparse(weights: dict[int, float]) -> SparseVector:
     return SparseVector(indices=indices, values=[weights[i] for i in indices])
 
 
-# --- Porter2 (Snowball English) stemmer --------------------------------------------------------
-
-_VOWELS = frozenset("aeiouy")
-_DOUBLES = ("bb", "dd", "ff", "gg", "mm", "nn", "pp", "rr", "tt")
-_LI_ENDINGS = frozenset("cdeghkmnrt")
-_EXCEPTIONS = {
-    "skis": "ski",
-    "skies": "sky",
-    "dying": "die",
-    "lying": "lie",
-    "tying": "tie",
-    "idly": "idl",
-    "gently": "gentl",
-    "ugly": "ugli",
-    "early": "earli",
-    "only": "onli",
-    "singly": "singl",
-    "sky": "sky",
-    "news": "news",
-    "howe": "howe",
-    "atlas": "atlas",
-    "cosmos": "cosmos",
-    "bias": "bias",
-    "andes": "andes",
-}
-_AFTER_1A = frozenset(
-    ["inning", "outing", "canning", "herring", "earring", "proceed", "exceed", "succeed"]
-)
-_STEP2 = (
-    ("ization", "ize"),
-    ("ational", "ate"),
-    ("fulness", "ful"),
-    ("ousness", "ous"),
-    ("iveness", "ive"),
-    ("tional", "tion"),
-    ("biliti", "ble"),
-    ("lessli", "less"),
-    ("entli", "ent"),
-    ("ation", "ate"),
-    ("alism", "al"),
-    ("aliti", "al"),
-    ("ousli", "ous"),
-    ("iviti", "ive"),
-    ("fulli", "ful"),
-    ("enci", "ence"),
-    ("anci", "ance"),
-    ("abli", "able"),
-    ("izer", "ize"),
-    ("ator", "ate"),
-    ("alli", "al"),
-    ("bli", "ble"),
-    ("ogi", "og"),
-    ("li", ""),
-)
-_STEP3 = (
-    ("ational", "ate"),
-    ("tional", "tion"),
-    ("alize", "al"),
-    ("icate", "ic"),
-    ("iciti", "ic"),
-    ("ative", ""),
-    ("ical", "ic"),
-    ("ness", ""),
-    ("ful", ""),
-)
-_STEP4 = (
-    "ement",
-    "ance",
-    "ence",
-    "able",
-    "ible",
-    "ment",
-    "ant",
-    "ent",
-    "ism",
-    "ate",
-    "iti",
-    "ous",
-    "ive",
-    "ize",
-    "ion",
-    "al",
-    "er",
-    "ic",
-)
+_local = threading.local()
 
 
-def _is_vowel(c: str) -> bool:
-    return c in _VOWELS
+def _english_stemmer() -> Any:
+    """The calling thread's Snowball stemmer (PyStemmer's are not thread-safe)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
 
 
-def _region(word: str, start: int) -> int:
-    """Index after the first non-vowel that follows a vowel, from ``start`` on."""
-    for i in range(start + 1, len(word)):
-        if not _is_vowel(word[i]) and _is_vowel(word[i - 1]):
-            return i + 1
-    return len(word)
-
-
-def _short_syllable_at_end(word: str) -> bool:
-    n = len(word)
-    if n == 2:
-        return _is_vowel(word[0]) and not _is_vowel(word[1])
-    if n >= 3:
-        return (
-            not _is_vowel(word[-3])
-            and _is_vowel(word[-2])
-            and not _is_vowel(word[-1])
-            and word[-1] not in "wxY"
-        )
-    return False
-
-
-@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Porter2 (Snowball English) stem of a lowercase word; digits and short words pass as is."""
+    """Snowball English (Porter2) stem of a lowercase word; digits and short words pass as is."""
     if len(word) <= 2 or not word.isalpha() or not word.isascii():
         return word
-    if word in _EXCEPTIONS:
-        return _EXCEPTIONS[word]
-    w = word
-    if w[0] == "y":
-        w = "Y" + w[1:]
-    w = "".join("Y" if c == "y" and i > 0 and _is_vowel(w[i - 1]) else c for i, c in enumerate(w))
-    if w.startswith(("gener", "arsen")):
-        r1 = 5
-    elif w.startswith("commun"):
-        r1 = 6
-    else:
-        r1 = _region(w, 0)
-    r2 = _region(w, r1) if r1 < len(w) else len(w)
-
-    # Step 1a.
-    if w.endswith("sses"):
-        w = w[:-2]
-    elif w.endswith(("ied", "ies")):
-        w = w[:-2] if len(w) > 4 else w[:-1]
-    elif w.endswith(("us", "ss")):
-        pass
-    elif w.endswith("s") and any(_is_vowel(c) for c in w[:-2]):
-        w = w[:-1]
-    if w in _AFTER_1A:
-        return w
-
-    # Step 1b.
-    if w.endswith(("eedly", "eed")):
-        suffix = "eedly" if w.endswith("eedly") else "eed"
-        if len(w) - len(suffix) >= r1:
-            w = w[: -len(suffix)] + "ee"
-    else:
-        for suffix in ("ingly", "edly", "ing", "ed"):
-            if w.endswith(suffix):
-                base = w[: -len(suffix)]
-                if any(_is_vowel(c) for c in base):
-                    w = base
-                    if w.endswith(("at", "bl", "iz")):
-                        w += "e"
-                    elif w.endswith(_DOUBLES):
-                        w = w[:-1]
-                    elif _short_syllable_at_end(w) and r1 >= len(w):
-                        w += "e"
-                break
-
-    # Step 1c.
-    if len(w) > 2 and w[-1] in "yY" and not _is_vowel(w[-2]):
-        w = w[:-1] + "i"
-
-    # Step 2.
-    for suffix, repl in _STEP2:
-        if w.endswith(suffix):
-            if len(w) - len(suffix) >= r1:
-                if suffix == "ogi":
-                    if w[-4:-3] == "l":
-                        w = w[:-3] + repl
-                elif suffix == "li":
-                    if w[-3:-2] in _LI_ENDINGS and len(w) >= 3:
-                        w = w[:-2]
-                else:
-                    w = w[: -len(suffix)] + repl
-            break
-
-    # Step 3.
-    for suffix, repl in _STEP3:
-        if w.endswith(suffix):
-            if len(w) - len(suffix) >= r1 and (suffix != "ative" or len(w) - 5 >= r2):
-                w = w[: -len(suffix)] + repl
-            break
-
-    # Step 4.
-    for suffix in _STEP4:
-        if w.endswith(suffix):
-            if len(w) - len(suffix) >= r2 and (suffix != "ion" or w[-4:-3] in ("s", "t")):
-                w = w[: -len(suffix)]
-            break
-
-    # Step 5.
-    if w.endswith("e"):
-        if len(w) - 1 >= r2 or (len(w) - 1 >= r1 and not _short_syllable_at_end(w[:-1])):
-            w = w[:-1]
-    elif w.endswith("l") and len(w) - 1 >= r2 and w[-2:-1] == "l":
-        w = w[:-1]
-    return w.replace("Y", "y")
+    return str(_english_stemmer().stemWord(word))

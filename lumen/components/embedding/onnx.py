@@ -114,6 +114,7 @@ class OnnxEmbedder:
         batch_size: int = 32,
         max_tokens: int = 256,
         threads: int = 0,
+        graph_path: Path | None = None,
     ) -> None:
         try:
             import onnxruntime as ort
@@ -122,7 +123,9 @@ class OnnxEmbedder:
             raise MissingExtraError("onnxruntime", "embedded") from exc
         if not (model_dir / "tokenizer.json").exists():
             raise ComponentError(f"no tokenizer.json in the embedding model folder {model_dir}")
-        graph = export_int8(model_dir, cache_dir / f"minilm-{_model_fingerprint(model_dir)}")
+        graph = graph_path or export_int8(
+            model_dir, cache_dir / f"minilm-{_model_fingerprint(model_dir)}"
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1

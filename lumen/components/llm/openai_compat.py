@@ -64,7 +64,7 @@ class OpenAICompatLLM:
         """Whether the server answers its model list within a few seconds."""
         try:
             self._client.with_options(timeout=5.0).models.list()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             logger.warning("LLM server not ready: %s", type(exc).__name__)
             return False
         return True

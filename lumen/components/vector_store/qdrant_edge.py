@@ -196,7 +196,8 @@ class EdgeVectorStore:
             return
         self.ensure_collection(collection, int(rows.shape[1]))
         shard = self._shard(collection)
-        assert shard is not None
+        if shard is None:
+            raise ComponentError(f"collection {collection!r} could not be opened")
         for start in range(0, len(chunks), UPSERT_BATCH):
             points = [
                 qe.Point(
@@ -229,7 +230,8 @@ class EdgeVectorStore:
         if shard is None:
             return
         flt = self._filter(SearchFilter(doc_ids=tuple(doc_ids)), source)
-        assert flt is not None
+        if flt is None:
+            raise ComponentError("a delete needs a filter")
         shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def search_dense(

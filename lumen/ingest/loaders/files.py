@@ -301,7 +301,7 @@ def _pdf(file: Path, report: Report) -> _Parsed | None:
         if reader.is_encrypted:
             try:
                 opened = bool(reader.decrypt(""))
-            except Exception:  # noqa: BLE001 - pypdf raises many kinds; any means "locked"
+            except Exception:
                 opened = False
             if not opened:
                 report(file, "encrypted PDF: it needs a password")
@@ -313,7 +313,7 @@ def _pdf(file: Path, report: Report) -> _Parsed | None:
                 sections.append(Section(f"Page {number}", text))
         info = reader.metadata
         title = " ".join(str(info.title).split()) if info is not None and info.title else ""
-    except Exception as exc:  # noqa: BLE001 - a malformed PDF fails in many ways
+    except Exception as exc:
         report(file, f"unreadable PDF: {_one_line(exc)}")
         return None
     if not sections:

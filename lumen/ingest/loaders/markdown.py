@@ -74,7 +74,7 @@ def split_front_matter(text: str) -> FrontMatter:
     raw = text[opening.end() : closing.start()]
     body = text[closing.end() :]
     try:
-        data = yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        data = yaml.load(raw, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
         loose = {m.group(1).strip(): m.group(2) for m in _LOOSE_FIELD.finditer(raw)}

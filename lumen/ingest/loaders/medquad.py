@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lxml import etree
@@ -51,7 +51,10 @@ class QAPair:
     doc_id: str
     qtype: str = ""
     focus: str = ""
-    body: str = ""  # the answer as indexed: headings on their own lines, no restated question
+    relative_path: str = ""
+    """The XML file's path under the MedQuAD folder (file names recur across collections)."""
+    body: str = ""
+    """The answer as indexed: headings on their own lines, no restated question."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,8 @@ def iter_qa_pairs(
         try:
             parsed = parse_file(path)
             if include_variants or not parsed.variant:
-                pairs.extend(parsed.pairs)
+                where = path.relative_to(root).as_posix()
+                pairs.extend(replace(pair, relative_path=where) for pair in parsed.pairs)
         except ValueError as exc:
             if report is not None:
                 report(path, str(exc))

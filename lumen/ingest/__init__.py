@@ -1,0 +1,1 @@
+"""Ingestion: loaders, chunking and incremental writes to the index."""

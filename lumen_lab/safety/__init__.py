@@ -1,0 +1,1 @@
+"""Training and evaluation of the safety layer's triage classifier and redaction."""
