@@ -129,6 +129,11 @@ class Lumen:
     def retriever(self) -> Retriever:
         """Hybrid retrieval over the store."""
         r = self.settings.retrieval
+        reranker = None
+        if r.rerank:
+            from lumen.rag.rerank import Reranker
+
+            reranker = Reranker(threads=self.settings.embedding.threads)
         return Retriever(
             self.store,
             self.embedder,
@@ -138,6 +143,8 @@ class Lumen:
             dense_weight=r.dense_weight,
             bm25_weight=r.bm25_weight,
             neighbours=r.neighbours,
+            reranker=reranker,
+            rerank_candidates=r.rerank_candidates,
         )
 
     @cached_property

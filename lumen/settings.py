@@ -160,6 +160,14 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in fusion.")
+    rerank: bool = Field(
+        False,
+        description="Reorder the best fused candidates with Lumen's cross-encoder reranker "
+        "(packaged int8 ONNX model) before keeping the top k.",
+    )
+    rerank_candidates: int = Field(
+        10, ge=1, le=100, description="Fused candidates the reranker reads (rerank on)."
+    )
 
 
 class VerifySettings(BaseModel):

@@ -187,6 +187,29 @@ def split_sentences(text: str) -> list[str]:
     return [text[start:end] for start, end in sentence_spans(text)]
 
 
+# Small words that may sit inside a title-cased heading.
+_HEADING_GLUE = frozenset("a an and as at by for from in of on or the to with &".split())
+
+
+def split_fused_heading(sentence: str) -> tuple[str, str]:
+    """``(heading, rest)`` of a sentence with a heading fused onto its front, else ``("", it)``.
+
+    A fused heading shows as a title-cased run of words whose last word opens the real sentence
+    again: "Tests for Glaucoma Glaucoma is detected ..." is ("Tests for Glaucoma", "Glaucoma is
+    detected ..."). Web pages flattened to text (as MedQuAD's are) leave such seams.
+    """
+    words = sentence.split()
+    for index in range(1, min(len(words) - 1, 10)):
+        word = words[index]
+        if word[:1].isupper() and word == words[index + 1]:
+            head = words[: index + 1]
+            if all(w[:1].isupper() or w.lower() in _HEADING_GLUE for w in head):
+                return " ".join(head), " ".join(words[index + 1 :])
+        if not (word[:1].isupper() or word.lower() in _HEADING_GLUE):
+            break
+    return "", sentence
+
+
 # Words that open a question answered by yes or no ("Does ...?", "Is ...?", "Can ...?").
 _YES_NO_OPENERS = frozenset(
     """

@@ -31,3 +31,18 @@ def drug_subset(shared: Path, target: Path) -> Path:
             if source.exists():
                 shutil.copy(source, folder / f"{shape}-{name}")
     return folder
+
+
+def glaucoma_subset(shared: Path, target: Path) -> Path:
+    """A MedQuAD-shaped folder with every document that mentions glaucoma (about 130).
+
+    Many are rare-disease pages that list glaucoma among their signs, with their questions
+    written into their answers: the distractors of the README's question.
+    """
+    root = target / "medquad"
+    for source in sorted((shared / "medquad").glob("*/*.xml")):
+        if "glaucoma" in source.read_text(encoding="utf-8", errors="ignore").lower():
+            folder = root / source.parent.name
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, folder / source.name)
+    return root

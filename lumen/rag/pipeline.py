@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lumen.components.llm.base import LLM, GenerationParams
-from lumen.documents import KNOWLEDGE
+from lumen.documents import KNOWLEDGE, Chunk
 from lumen.rag.answer import Answer, AnswerSentence, Citation, RetrievedSource
 from lumen.rag.prompt import build_prompt
 from lumen.rag.retrieve import RetrievedChunk, Retriever, RetrieverMode
@@ -296,25 +296,33 @@ def _apply_policy(
 def _cite(
     supported: Sequence[CheckedSentence], evidence: Evidence
 ) -> tuple[list[AnswerSentence], list[Citation]]:
-    """Number the supporting chunks in order of first use and attach them to the sentences."""
-    numbers: dict[int, int] = {}
-    snippets: dict[int, tuple[float, str]] = {}
-    supports: dict[int, list[int]] = {}
+    """Number the cited pages in order of first use and attach them to the sentences.
+
+    Chunks of one page (one URL, or one document where a chunk has no URL) are one source: one
+    number, the snippet of its best support, and every sentence any of its chunks supports.
+    """
+    numbers: dict[str, int] = {}
+    best: dict[str, tuple[float, int, str]] = {}  # page -> (score, chunk index, snippet)
+    supports: dict[str, list[int]] = {}
     sentences: list[AnswerSentence] = []
     for position, sentence in enumerate(supported):
-        marks = []
+        marks: list[int] = []
         for support in sentence.supports:
-            n = numbers.setdefault(support.chunk_index, len(numbers) + 1)
-            marks.append(n)
-            supports.setdefault(support.chunk_index, []).append(position)
-            best = snippets.get(support.chunk_index)
-            if best is None or support.score > best[0]:
-                snippets[support.chunk_index] = (support.score, support.snippet)
-        sentences.append(AnswerSentence(sentence.text, sorted(set(marks))))
+            page = _page_key(evidence.chunks[support.chunk_index].chunk)
+            n = numbers.setdefault(page, len(numbers) + 1)
+            if n not in marks:
+                marks.append(n)
+            used = supports.setdefault(page, [])
+            if position not in used:
+                used.append(position)
+            current = best.get(page)
+            if current is None or support.score > current[0]:
+                best[page] = (support.score, support.chunk_index, support.snippet)
+        sentences.append(AnswerSentence(sentence.text, sorted(marks)))
     citations = []
-    for chunk_index, n in sorted(numbers.items(), key=lambda item: item[1]):
+    for page, n in sorted(numbers.items(), key=lambda item: item[1]):
+        score, chunk_index, snippet = best[page]
         chunk = evidence.chunks[chunk_index].chunk
-        score, snippet = snippets[chunk_index]
         citations.append(
             Citation(
                 n=n,
@@ -325,10 +333,15 @@ def _cite(
                 chunk_id=chunk.id,
                 snippet=snippet,
                 score=round(score, 4),
-                supports=supports[chunk_index],
+                supports=supports[page],
             )
         )
     return sentences, citations
+
+
+def _page_key(chunk: Chunk) -> str:
+    """What makes chunks one source: their URL, else their document."""
+    return f"url:{chunk.url}" if chunk.url else f"doc:{chunk.doc_id}"
 
 
 def _ms_since(start: float) -> float:

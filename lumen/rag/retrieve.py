@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -41,6 +42,26 @@ class RetrievalResult:
     collections: tuple[str, ...] = field(default_factory=tuple)
 
 
+class PassageScorer(Protocol):
+    """What reranks: one relevance score per (question, passage), higher is better."""
+
+    def score(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """Scores of ``passages`` for ``question``."""
+        ...
+
+
+def rerank_chunks(
+    question: str, chunks: Sequence[RetrievedChunk], scorer: PassageScorer, *, k: int
+) -> list[RetrievedChunk]:
+    """The ``k`` chunks ``scorer`` rates highest, best first; ``score`` becomes its score.
+
+    The scorer reads each chunk as the embedder does: titles, then body (``embed_text``).
+    """
+    scores = scorer.score(question, [c.chunk.embed_text for c in chunks])
+    order = sorted(range(len(chunks)), key=lambda i: float(scores[i]), reverse=True)[:k]
+    return [dataclasses.replace(chunks[i], score=float(scores[i])) for i in order]
+
+
 def reciprocal_rank_fusion(
     rankings: Sequence[Sequence[str]], *, k: int = 60, weights: Sequence[float] | None = None
 ) -> dict[str, float]:
@@ -67,6 +88,8 @@ class Retriever:
         dense_weight: float = 1.0,
         bm25_weight: float = 1.0,
         neighbours: int = 0,
+        reranker: PassageScorer | None = None,
+        rerank_candidates: int = 10,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -75,6 +98,13 @@ class Retriever:
         self._rrf_k = rrf_k
         self._weights = (dense_weight, bm25_weight)
         self._neighbours = neighbours
+        self._reranker = reranker
+        self._rerank_candidates = rerank_candidates
+
+    @property
+    def reranker(self) -> PassageScorer | None:
+        """The cross-encoder that reorders the fused candidates, if any."""
+        return self._reranker
 
     def retrieve(
         self,
@@ -85,8 +115,12 @@ class Retriever:
         mode: RetrieverMode = "hybrid",
         where: SearchFilter | None = None,
         neighbours: int | None = None,
+        rerank: bool | None = None,
     ) -> RetrievalResult:
         """The top ``k`` chunks for ``question`` across ``collections``.
+
+        With a reranker (and ``rerank`` not False), the best ``rerank_candidates`` fused chunks
+        are reordered by the cross-encoder before the top ``k`` are kept.
 
         With ``neighbours`` (default: the retriever's), each hit comes with that many chunks on
         either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
@@ -120,7 +154,9 @@ class Retriever:
         else:
             hits = dense if mode == "dense" else sparse
             fused = {hit.chunk.id: hit.score for hit in hits}
-        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:k]
+        reranker = self._reranker if rerank is not False else None
+        depth = max(k, self._rerank_candidates) if reranker is not None else k
+        best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:depth]
         chunks = [
             RetrievedChunk(
                 chunk=by_id[cid],
@@ -131,6 +167,8 @@ class Retriever:
             )
             for cid in best
         ]
+        if reranker is not None and chunks:
+            chunks = rerank_chunks(question, chunks, reranker, k=k)
         around = self._neighbours if neighbours is None else neighbours
         if around > 0:
             chunks = expand_hits(chunks, self._store.document_chunks, around)

@@ -20,15 +20,17 @@ import numpy as np
 from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.rag.retrieve import RetrievedChunk
+from lumen.rag.select import quotable, strip_fused_heading
 from lumen.textutil import split_sentences
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CITATION_MARK = re.compile(r"\s*\[(?:\d+(?:\s*[,-]\s*\d+)*)\]")
 _MIN_CLAIM_TERMS = 2
 _DUPLICATE_COSINE = 0.93
-_MIN_EXTRACT_WORDS = 6
 _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
 _QUESTION_TERM_BONUS = 0.25
+_EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice
+_CHUNK_WEIGHT = 0.5  # extractive sentences: weight of their chunk's match to the question
 # "not mentioned in the source", "the context does not provide", "no information ... in the text"
 _SOURCE_WORD = re.compile(
     r"\b(?:sources?|context|passages?|text|articles?|documents?|information|excerpts?)\b",
@@ -220,26 +222,39 @@ class Verifier:
     ) -> list[CheckedSentence]:
         """The source sentences that best answer the question, each supported by its own chunk.
 
-        Sentences rank by cosine to the question plus a bonus for the question's terms they use.
+        Only statements are quoted (:func:`lumen.rag.select.quotable`: no questions, headings or
+        navigation), a heading fused onto a sentence is cut off, and sentences rank by cosine to
+        the question, a bonus for the question's terms they use, and how well their chunk as a
+        whole (its title and section included) matches the question. The answer is the best
+        sentence and the ones after it in its chunk, then the next best from other chunks.
         """
         if not evidence.sentences:
             return []
         question_terms = self._terms(question)
         cosines = evidence.vectors @ query_vector
-        scores = [
-            float(cosines[i])
+        texts = [strip_fused_heading(sentence) for sentence in evidence.sentences]
+        candidates = [i for i, text in enumerate(texts) if quotable(text)]
+        scores = {
+            i: float(cosines[i])
             + _QUESTION_TERM_BONUS
-            * len(question_terms & self._terms(sentence))
+            * len(question_terms & self._terms(texts[i]))
             / max(len(question_terms), 1)
-            for i, sentence in enumerate(evidence.sentences)
+            + _CHUNK_WEIGHT * evidence.relevance[evidence.owners[i]]
+            for i in candidates
+        }
+        order = sorted(candidates, key=lambda i: scores[i], reverse=True)
+        if not order:
+            return []
+        # The best sentence, then the sentences that follow it in its chunk (a passage reads
+        # on: "It causes no pain ..." needs what came before), then the next best elsewhere.
+        anchor = order[0]
+        following = [
+            i for i in candidates if evidence.owners[i] == evidence.owners[anchor] and i > anchor
         ]
-        order = sorted(range(len(evidence.sentences)), key=lambda i: scores[i], reverse=True)
         chosen: list[int] = []
-        for i in order:
-            if len(evidence.sentences[i].split()) < _MIN_EXTRACT_WORDS:
-                continue
-            if any(
-                float(evidence.vectors[i] @ evidence.vectors[j]) >= _DUPLICATE_COSINE
+        for i in [anchor, *following, *order[1:]]:
+            if i in chosen or any(
+                float(evidence.vectors[i] @ evidence.vectors[j]) >= _EXTRACT_DUPLICATE_COSINE
                 for j in chosen
             ):
                 continue
@@ -250,10 +265,10 @@ class Verifier:
         chosen.sort(key=lambda i: (evidence.owners[i], i))
         return [
             CheckedSentence(
-                evidence.sentences[i],
+                texts[i],
                 scores[i],
                 True,
-                (Support(evidence.owners[i], 1.0, evidence.sentences[i]),),
+                (Support(evidence.owners[i], 1.0, texts[i]),),
                 "quoted from the source",
             )
             for i in chosen

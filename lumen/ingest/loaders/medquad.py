@@ -22,7 +22,7 @@ from lxml import etree
 
 from lumen.documents import KNOWLEDGE, Document, Section
 from lumen.ingest.loaders.base import Report, list_files
-from lumen.textutil import normalize_whitespace
+from lumen.textutil import normalize_whitespace, sentence_spans, split_fused_heading
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,12 @@ logger = logging.getLogger(__name__)
 _QTYPE_HEADINGS = {"information": "overview"}
 # MedQuAD writes lists inline: "text.    - item    - item".
 _INLINE_BULLET = re.compile(r"\s{2,}-[ \t]+")
+# ... and headings inline, set off by two or more spaces: "Symptoms of Glaucoma  Glaucoma can".
+_INLINE_BREAK = re.compile(r"[ \t]{2,}")
+_WORD = re.compile(r"[a-z0-9]+")
+#: Share of an opening question's words that must come from the pair's question or focus for
+#: the opening to count as the question restated (GARD answers open with their question).
+_RESTATED = 0.6
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
 
@@ -47,6 +53,8 @@ class QAPair:
     focus: str = ""
     relative_path: str = ""
     """The XML file's path under the MedQuAD folder (file names recur across collections)."""
+    body: str = ""
+    """The answer as indexed: headings on their own lines, no restated question."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,40 @@ class _Parsed:
 def clean_answer(text: str) -> str:
     """An answer's text with MedQuAD's inline bullets on their own lines, whitespace tidied."""
     return normalize_whitespace(_INLINE_BULLET.sub("\n- ", text))
+
+
+def answer_body(raw: str, *, question: str, focus: str) -> str:
+    """The answer as Lumen indexes it: lists and inline or fused headings on their own lines.
+
+    An opening question that names the focus or restates the pair's question ("What are the
+    signs and symptoms of X?", "How might X be treated?", as GARD writes) is dropped: the
+    question is the section's title, not answer text.
+    """
+    text = normalize_whitespace(_INLINE_BREAK.sub("\n", _INLINE_BULLET.sub("\n- ", raw)))
+    line, newline, rest = text.partition("\n")
+    spans = sentence_spans(line)
+    if spans and line[spans[0][1] - 1] == "?":
+        opening = line[: spans[0][1]].lower()
+        words = _WORD.findall(opening)
+        known = set(_WORD.findall(f"{question} {focus}".lower()))
+        names_focus = bool(focus) and focus.lower() in opening
+        if words and (names_focus or sum(w in known for w in words) >= _RESTATED * len(words)):
+            text = (line[spans[0][1] :].strip() + newline + rest).strip()
+    return _unfuse_headings(text)
+
+
+def _unfuse_headings(text: str) -> str:
+    """Put headings fused onto the next sentence ("Tests for Glaucoma Glaucoma is") on a line."""
+    out: list[str] = []
+    position = 0
+    for start, end in sentence_spans(text):
+        heading, rest = split_fused_heading(text[start:end])
+        if heading:
+            out.append(text[position:start])
+            out.append(f"{heading}\n{rest}")
+            position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _tag(element: etree._Element) -> str:
@@ -104,20 +146,23 @@ def parse_file(path: Path) -> _Parsed:
         if _tag(pair) not in ("qapair", "pair"):
             continue
         question = _child(pair, "question")
-        answer = clean_answer(_text(_child(pair, "answer")))
+        raw = _text(_child(pair, "answer"))
+        answer = clean_answer(raw)
         if not answer:
             continue
         qid = question.get("qid") if question is not None else None
+        question_text = " ".join(_text(question).split())
         pairs.append(
             QAPair(
                 file_name=path.name,
                 qid=qid or f"{path.stem}-{pair.get('pid') or number}",
-                question=" ".join(_text(question).split()),
+                question=question_text,
                 answer=answer,
                 url=url,
                 doc_id=doc_id,
                 qtype=(question.get("qtype") or "") if question is not None else "",
                 focus=focus,
+                body=answer_body(raw, question=question_text, focus=focus) or answer,
             )
         )
     return _Parsed(doc_id, publisher, url, focus, tuple(pairs), _tag(root) == "doc")
@@ -180,7 +225,7 @@ class MedQuADLoader:
                 source=self.name,
                 collection=collection,
                 sections=tuple(
-                    Section(title=self._heading(title, pair), text=pair.answer)
+                    Section(title=self._heading(title, pair), text=pair.body or pair.answer)
                     for pair in parsed.pairs
                 ),
                 metadata={

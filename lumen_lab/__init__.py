@@ -1,0 +1,1 @@
+"""Lumen's lab: evaluation sets and training recipes that the service itself never imports."""

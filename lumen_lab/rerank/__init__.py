@@ -1,0 +1,1 @@
+"""The reranker recipe: a cross-encoder trained on MedQuAD question → answer-passage pairs."""

@@ -1,0 +1,1 @@
+"""Retrieval dev sets (consumer-style questions) and their evaluation."""

@@ -1,0 +1,125 @@
+"""Extractive answers that answer: real MedQuAD pages, the real embedder, Lumen's own citations."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.documents import Chunk
+from lumen.ingest.chunking import Chunker
+from lumen.ingest.loaders import get_loader
+from lumen.rag.pipeline import _cite
+from lumen.rag.retrieve import RetrievedChunk
+from lumen.rag.select import quotable
+from lumen.rag.verify import CheckedSentence, Support, Verifier
+
+from .helpers import retrieved
+
+QUESTION = "What are the symptoms of glaucoma?"
+# The NIHSeniorHealth glaucoma page and rare-disease pages that mention glaucoma, some of them
+# with their questions written into their answers (GARD).
+FILES = [
+    "7_SeniorHealth_QA/0000027.xml",
+    "2_GARD_QA/0002565.xml",
+    "2_GARD_QA/0006046.xml",
+    "3_GHR_QA/0000311.xml",
+]
+
+
+@pytest.fixture(scope="module")
+def verifier(embedder):  # type: ignore[no-untyped-def]
+    return Verifier(embedder, Bm25Encoder(), threshold=0.55)
+
+
+@pytest.fixture(scope="module")
+def chunks(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Chunk]:
+    folder = tmp_path_factory.mktemp("glaucoma")
+    for name in FILES:
+        shutil.copy(shared_data / "medquad" / name, folder / name.replace("/", "-"))
+    problems: list[tuple[Path, str]] = []
+    docs = list(
+        get_loader("medquad").load(
+            folder, collection="knowledge", report=lambda p, m: problems.append((p, m))
+        )
+    )
+    assert not problems
+    assert len(docs) == len(FILES)
+    chunker = Chunker.for_minilm()
+    return [chunk for doc in docs for chunk in chunker.chunk(doc)]
+
+
+def _as_retrieved(chunks: list[Chunk], embedder, question: str, k: int) -> list[RetrievedChunk]:  # type: ignore[no-untyped-def]
+    """The chunks closest to the question by cosine, as retrieval would hand them on."""
+    query = embedder.embed([question])[0]
+    scores = embedder.embed([c.embed_text for c in chunks]) @ query
+    order = sorted(range(len(chunks)), key=lambda i: float(scores[i]), reverse=True)[:k]
+    return [RetrievedChunk(chunks[i], float(scores[i]), float(scores[i])) for i in order]
+
+
+def test_the_glaucoma_answer_names_symptoms_without_questions_or_repeated_pages(
+    verifier, embedder, chunks
+) -> None:  # type: ignore[no-untyped-def]
+    hits = _as_retrieved(chunks, embedder, QUESTION, 8)
+    assert len({h.chunk.url for h in hits}) < len(hits)  # some pages give several chunks
+    query = embedder.embed([QUESTION])[0]
+    evidence = verifier.gather(query, hits)
+    quoted = verifier.extract(QUESTION, query, evidence, count=3)
+    assert len(quoted) == 3
+    for sentence in quoted:
+        assert quotable(sentence.text), sentence.text
+        assert not sentence.text.rstrip().endswith("?")
+        assert "Symptoms of Glaucoma" not in sentence.text
+    text = " ".join(s.text for s in quoted).lower()
+    assert "vision" in text  # a symptom, not only "has no symptoms at first"
+    sentences, citations = _cite(quoted, evidence)
+    urls = [c.url for c in citations]
+    assert len(urls) == len(set(urls))
+    assert [c.n for c in citations] == list(range(1, len(citations) + 1))
+    for sentence in sentences:
+        assert sentence.citations
+        assert len(sentence.citations) == len(set(sentence.citations))
+
+
+def test_extract_skips_questions_and_fused_headings_in_source_text(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # Text as MedQuAD's answers were indexed before the loader kept headings apart.
+    page = retrieved(
+        "old",
+        "What are the signs and symptoms of Glaucoma? Symptoms of Glaucoma Glaucoma can "
+        "develop in one or both eyes. What causes glaucoma in older adults? Without treatment, "
+        "people with glaucoma slowly lose their side vision. Click here to watch the video "
+        "about the symptoms of glaucoma.",
+        title="Glaucoma",
+    )
+    query = embedder.embed([QUESTION])[0]
+    evidence = verifier.gather(query, [page])
+    quoted = [s.text for s in verifier.extract(QUESTION, query, evidence, count=5)]
+    assert quoted == [
+        "Glaucoma can develop in one or both eyes.",
+        "Without treatment, people with glaucoma slowly lose their side vision.",
+    ]
+
+
+def test_citations_are_one_per_page(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    first = retrieved("a", "Glaucoma can develop in one or both eyes without any pain at first.")
+    later = "Without treatment, people with glaucoma slowly lose their side vision."
+    second = RetrievedChunk(replace(first.chunk, id="a#1", position=1, text=later), 0.4)
+    other = retrieved("b", "Glaucoma is a leading cause of blindness in people over sixty years.")
+    query = embedder.embed([QUESTION])[0]
+    evidence = verifier.gather(query, [first, other, second])
+    # Sentence 1 is supported by both chunks of page a, sentence 2 by the second one and b.
+    checked = [
+        CheckedSentence("One.", 0.9, True, (Support(0, 0.9, "x"), Support(2, 0.8, "y"))),
+        CheckedSentence("Two.", 0.9, True, (Support(2, 0.95, "z"), Support(1, 0.7, "w"))),
+        CheckedSentence("Three.", 0.9, True, (Support(1, 0.9, "v"),)),
+    ]
+    sentences, citations = _cite(checked, evidence)
+    assert [c.url for c in citations] == ["https://example.org/a", "https://example.org/b"]
+    assert citations[0].supports == [0, 1]  # both chunks of page a, merged
+    assert citations[0].snippet == "z"
+    assert citations[0].chunk_id == "a#1"
+    assert citations[1].supports == [1, 2]
+    assert [s.citations for s in sentences] == [[1], [1, 2], [2]]
