@@ -53,3 +53,15 @@ class FieldError(InputError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class IndexUnavailable(ComponentError):
+    """The vector index cannot be opened now: another process holds it, or it is unreachable."""
+
+    retry_after_s = 5
+
+
+class JobBackendUnavailable(ComponentError):
+    """The job queue (the Celery broker) cannot take a job now."""
+
+    retry_after_s = 5

@@ -17,13 +17,15 @@ from lumen.errors import (
     ComponentError,
     ConflictError,
     FieldError,
+    IndexUnavailable,
     InputError,
+    JobBackendUnavailable,
     LumenError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
 )
-from lumen.services.conversations import AnswerUnavailableError
+from lumen.services.conversations import AnswerUnavailableError, QuestionIndexUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +108,24 @@ def lumen_error_response(exc: LumenError) -> JSONResponse:
     extra: dict[str, Any] | None = None
     if isinstance(exc, RateLimitedError):
         headers = {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, IndexUnavailable | JobBackendUnavailable):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, FieldError):
         fields = [{"field": exc.field, "message": str(exc)}]
-    if isinstance(exc, AnswerUnavailableError):
+    if isinstance(exc, AnswerUnavailableError | QuestionIndexUnavailable):
         extra = {"message_id": exc.message_id}
     message = str(exc)
     if isinstance(exc, KVUnavailable):
         message = "sign-in and sessions are unavailable right now; try again shortly"
+    elif isinstance(exc, IndexUnavailable):
+        logger.error("the search index is unavailable (%s)", type(exc).__name__)
+        if not isinstance(exc, QuestionIndexUnavailable):
+            message = "the search index is unavailable right now (in use or unreachable); try again"
+        extra = {**(extra or {}), "code": "index_unavailable"}
+    elif isinstance(exc, JobBackendUnavailable):
+        logger.error("the job queue is unavailable")
+        message = "the job queue is unavailable right now; try again shortly"
+        extra = {**(extra or {}), "code": "jobs_unavailable"}
     elif isinstance(exc, ComponentError) and not isinstance(exc, AnswerUnavailableError):
         logger.error("component failure: %s", type(exc).__name__)
         message = "a part of Lumen is unavailable right now; try again shortly"

@@ -14,6 +14,7 @@ from lumen.db.models import Conversation, Feedback, Message, PatientProfile, Use
 from lumen.errors import (
     ComponentError,
     FieldError,
+    IndexUnavailable,
     InputError,
     NotFoundError,
     PermissionDeniedError,
@@ -38,6 +39,16 @@ class AnswerUnavailableError(ComponentError):
     def __init__(self, message: str, *, timed_out: bool, message_id: str) -> None:
         super().__init__(message)
         self.timed_out = timed_out
+        self.message_id = message_id
+
+
+class QuestionIndexUnavailable(IndexUnavailable):
+    """The search index cannot be opened (in use or unreachable); the question is kept."""
+
+    def __init__(self, *, message_id: str) -> None:
+        super().__init__(
+            "the search index is unavailable right now; your question is saved, try again"
+        )
         self.message_id = message_id
 
 
@@ -348,6 +359,10 @@ def answer_question(
             )
         except InputError:
             raise
+        except IndexUnavailable as exc:
+            logger.error("the search index is unavailable (%s); question kept", type(exc).__name__)
+            _mark_failed(services, pending, timed_out=False, error="index_unavailable")
+            raise QuestionIndexUnavailable(message_id=pending.message_id) from exc
         except ComponentError as exc:
             timed_out = "timed out" in str(exc).lower() or "timeout" in str(exc).lower()
             _mark_failed(services, pending, timed_out=timed_out)
@@ -391,12 +406,14 @@ def _storable(answer: Answer) -> dict[str, Any]:
     return data
 
 
-def _mark_failed(services: Services, pending: PendingQuestion, *, timed_out: bool) -> None:
+def _mark_failed(
+    services: Services, pending: PendingQuestion, *, timed_out: bool, error: str | None = None
+) -> None:
     with services.database.session() as db:
         message = db.get(Message, pending.message_id)
         if message is not None:
             message.status = "failed"
-            message.error = "timeout" if timed_out else "model_unavailable"
+            message.error = error or ("timeout" if timed_out else "model_unavailable")
     services.audit.record(
         actor=pending.actor,
         action="message.answer",
