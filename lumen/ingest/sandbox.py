@@ -35,14 +35,18 @@ def parse_file(
     collection: str,
     max_pdf_pages: int,
     max_text_chars: int,
+    name: str | None = None,
     timeout_s: float = 180.0,
 ) -> list[Document]:
     """The documents of the file at ``path`` (read as ``kind``), parsed in a limited child.
+
+    Messages name the file ``name`` (default: the path's name).
 
     Raises:
         InputError: the file is unreadable, too large once extracted, or killed by a limit.
 
     """
+    name = name or path.name
     request = {
         "path": str(path),
         "kind": kind,
@@ -60,15 +64,15 @@ def parse_file(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise InputError(f"{path.name}: parsing took longer than {timeout_s:.0f} s") from None
+        raise InputError(f"{name}: parsing took longer than {timeout_s:.0f} s") from None
     if done.returncode != 0 or not done.stdout:
         raise InputError(
-            f"{path.name}: the parser was stopped (memory, CPU or a crash, exit "
+            f"{name}: the parser was stopped (memory, CPU or a crash, exit "
             f"{done.returncode}); the file may be a decompression bomb or malformed"
         )
     reply = json.loads(done.stdout)
     if reply.get("error"):
-        raise InputError(f"{path.name}: {reply['error']}")
+        raise InputError(f"{name}: {reply['error']}")
     return [
         Document(
             id=d["id"],

@@ -104,6 +104,7 @@ def _ingest_upload(services: Services, job_id: str, params: dict[str, Any]) -> d
             raise InputError("the upload was deleted before it was indexed")
         upload.state = "indexing"
         collection, kind, key = upload.collection, upload.kind, upload.storage_key
+        filename = upload.filename
         actor = Actor(upload.created_by, None, None)
     try:
         data = services_storage(services).get(key)
@@ -119,6 +120,7 @@ def _ingest_upload(services: Services, job_id: str, params: dict[str, Any]) -> d
             collection=collection,
             max_pdf_pages=uploads.max_pdf_pages,
             max_text_chars=uploads.max_text_chars,
+            name=filename,
         )
     source = f"upload:{upload_id}"
     documents = [replace(d, id=f"{source}/{d.id}", source=source) for d in parsed]
