@@ -1,0 +1,445 @@
+"""Two API processes and two Celery workers on PostgreSQL + Redis, one index process.
+
+The embedded index can be opened by one process only, so ``lumen index serve`` holds it (the
+engine in-process, qdrant-edge) and every other process reaches it with
+``vector_store.backend=remote``. The shared Redis is used with a unique queue prefix and key
+prefix; the test of a broker restart starts its own redis-server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lumen.jobs.runner import wait_for
+
+from ..api.conftest import PASSWORD, POSTGRES_URL, REDIS_URL, _reachable_postgres, _reachable_redis
+from .conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+TOPIC = (
+    "# Zorblax fever\n\nZorblax fever is a made-up illness used in Lumen's tests. It is treated "
+    "with three days of rest and plenty of water; it never needs antibiotics.\n"
+)
+
+
+@dataclass
+class Cluster:
+    """The running processes and how to reach them."""
+
+    root: Path
+    env: dict[str, str]
+    apis: list[str] = field(default_factory=list)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log = open(self.root / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lumen.cli.main", *args],
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes[name] = process
+        return process
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")[-4000:]
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_up(url: str, cluster: Cluster, name: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if cluster.processes[name].poll() is not None:
+            raise AssertionError(f"{name} exited: {cluster.log(name)}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{name} did not start: {cluster.log(name)}")
+
+
+def _wait_worker_ready(cluster: Cluster, name: str) -> None:
+    assert wait_for(lambda: "ready." in cluster.log(name), 120), cluster.log(name)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[Cluster]:
+    """An index process, two API processes and two workers sharing PostgreSQL and Redis."""
+    if not (_reachable_postgres() and _reachable_redis()):
+        pytest.skip("PostgreSQL or Redis is not running on this machine")
+    import redis
+    import sqlalchemy
+
+    root = tmp_path_factory.mktemp("cluster")
+    data = root / "data"
+    data.mkdir()
+    (data / "models").symlink_to(model_cache, target_is_directory=True)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    prefix = f"lumentest:{schema}:"
+    index_port = free_port()
+    token = base64.urlsafe_b64encode(os.urandom(24)).decode()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "LUMEN_PATHS__DATA_DIR": str(data),
+        "LUMEN_DATABASE__URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+        "LUMEN_KV__BACKEND": "redis",
+        "LUMEN_KV__URL": REDIS_URL,
+        "LUMEN_KV__PREFIX": prefix,
+        "LUMEN_SECURITY__ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "LUMEN_JOBS__BACKEND": "celery",
+        "LUMEN_JOBS__BROKER_URL": REDIS_URL,
+        "LUMEN_JOBS__QUEUE": f"lumentest-{schema}",
+        "LUMEN_JOBS__VISIBILITY_TIMEOUT_S": "8",
+        "LUMEN_VECTOR_STORE__BACKEND": "remote",
+        "LUMEN_VECTOR_STORE__REMOTE_URL": f"http://127.0.0.1:{index_port}",
+        "LUMEN_VECTOR_STORE__REMOTE_TOKEN": token,
+        "LUMEN_LLM__TIMEOUT_S": "300",
+        "LUMEN_API__RATE_LIMIT_PER_IP": "10000",
+    }
+    env.pop("LUMEN_SETTINGS_FILE", None)
+    env.pop("LUMEN_PROFILE", None)
+    cluster = Cluster(root, env)
+    try:
+        cluster.start(
+            "index",
+            "index",
+            "serve",
+            "--port",
+            str(index_port),
+            env={"LUMEN_VECTOR_STORE__BACKEND": "edge"},
+        )
+        _wait_up(f"http://127.0.0.1:{index_port}/healthz", cluster, "index")
+        done = subprocess.run(
+            [sys.executable, "-m", "lumen.cli.main", "db", "upgrade"],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "lumen.cli.main",
+                "users",
+                "create",
+                "admin@example.org",
+                "--role",
+                "admin",
+                "--password-env",
+                "PW",
+            ],
+            env={**env, "PW": PASSWORD},
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        for n in (1, 2):
+            port = free_port()
+            cluster.start(f"api{n}", "serve", "--port", str(port))
+            cluster.apis.append(f"http://127.0.0.1:{port}")
+        for n in (1, 2):
+            cluster.start(f"worker{n}", "worker", "--hostname", f"w{n}-{schema}@%h")
+        for n, url in enumerate(cluster.apis, start=1):
+            _wait_up(f"{url}/healthz", cluster, f"api{n}")
+        for n in (1, 2):
+            _wait_worker_ready(cluster, f"worker{n}")
+        yield cluster
+    finally:
+        cluster.stop_all()
+        with engine.begin() as connection:
+            connection.execute(sqlalchemy.text("SET lock_timeout = '10s'"))
+            connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+        client = redis.Redis.from_url(REDIS_URL)
+        for pattern in (f"{prefix}*", f"lumentest-{schema}*"):
+            keys = list(client.scan_iter(pattern))
+            if keys:
+                client.delete(*keys)
+
+
+def _login(base: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{base}/api/v1/auth/login",
+        json={"email": "admin@example.org", "password": PASSWORD},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def _job(base: str, headers: dict[str, str], job_id: str) -> dict:  # type: ignore[type-arg]
+    response = httpx.get(f"{base}/api/v1/jobs/{job_id}", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _upload(base: str, headers: dict[str, str], collection: str, name: str, data: bytes) -> dict:  # type: ignore[type-arg]
+    response = httpx.post(
+        f"{base}/api/v1/collections/{collection}/uploads",
+        files=[("files", (name, data, "application/octet-stream"))],
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["items"][0]  # type: ignore[no-any-return]
+
+
+def _ask(base: str, headers: dict[str, str], question: str) -> dict:  # type: ignore[type-arg]
+    conversation = httpx.post(f"{base}/api/v1/conversations", json={}, headers=headers, timeout=30)
+    assert conversation.status_code == 201, conversation.text
+    response = httpx.post(
+        f"{base}/api/v1/conversations/{conversation.json()['id']}/messages",
+        json={"content": question},
+        headers=headers,
+        timeout=400,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_upload_indexed_by_a_worker_answerable_from_both_apis(cluster: Cluster) -> None:
+    api1, api2 = cluster.apis
+    headers = _login(api1)  # the session lives in Redis: valid on both processes
+    item = _upload(api1, headers, "knowledge", "zorblax.md", TOPIC.encode())
+    assert wait_for(lambda: _job(api2, headers, item["job_id"])["state"] == "succeeded", 120), (
+        _job(api2, headers, item["job_id"]),
+        cluster.log("worker1"),
+        cluster.log("worker2"),
+    )
+    for base in (api1, api2):
+        message = _ask(base, headers, "How is Zorblax fever treated?")
+        assert message["status"] == "answered"
+        sources = {c["source"] for c in message["answer"]["citations"]}
+        assert f"upload:{item['id']}" in sources, message["answer"]
+    assert "lumen.run_job" in cluster.log("worker1") + cluster.log("worker2")
+
+
+def _bulk_jsonl(count: int) -> bytes:
+    lines = [
+        json.dumps(
+            {
+                "id": f"doc-{i}",
+                "title": f"Condition number {i}",
+                "text": f"Condition number {i} is described here with its own words: "
+                + " ".join(f"term{i}x{j}" for j in range(40)),
+            }
+        )
+        for i in range(count)
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_worker_killed_mid_job_the_other_completes_it(cluster: Cluster) -> None:
+    api1, _ = cluster.apis
+    headers = _login(api1)
+    # Only worker1 takes the job: worker2 is stopped until the job is under way.
+    worker2 = cluster.processes["worker2"]
+    worker2.send_signal(signal.SIGTERM)
+    worker2.wait(timeout=60)
+    count = 700
+    item = _upload(api1, headers, "bulk", "bulk.jsonl", _bulk_jsonl(count))
+    assert wait_for(
+        lambda: _job(api1, headers, item["job_id"])["counts"].get("chunks_done", 0) >= 256, 180
+    ), (_job(api1, headers, item["job_id"]), cluster.log("worker1"))
+    cluster.start("worker2b", "worker", "--hostname", f"w2b-{uuid.uuid4().hex[:6]}@%h")
+    _wait_worker_ready(cluster, "worker2b")
+    cluster.processes["worker1"].send_signal(signal.SIGKILL)
+    cluster.processes["worker1"].wait(timeout=10)
+    assert _job(api1, headers, item["job_id"])["state"] == "running"
+
+    assert wait_for(
+        lambda: _job(api1, headers, item["job_id"])["state"] in ("succeeded", "failed"), 240
+    ), (_job(api1, headers, item["job_id"]), cluster.log("worker2b"))
+    job = _job(api1, headers, item["job_id"])
+    assert job["state"] == "succeeded" and job["attempts"] == 2, job
+    assert job["counts"]["unchanged"] >= 256  # the first worker's complete documents were kept
+    listing = httpx.get(f"{api1}/api/v1/collections/bulk/documents", headers=headers).json()
+    assert listing["items"][0]["documents"] == count
+    # No document lost or duplicated: one point per chunk, every document complete.
+    from lumen.components.vector_store.remote import RemoteVectorStore
+
+    store = RemoteVectorStore(
+        cluster.env["LUMEN_VECTOR_STORE__REMOTE_URL"],
+        cluster.env["LUMEN_VECTOR_STORE__REMOTE_TOKEN"],
+    )
+    try:
+        stats = store.stats("bulk")
+        documents = list(store.documents("bulk"))
+    finally:
+        store.close()
+    assert stats.documents == count == len(documents)
+    assert all(d.complete for d in documents)
+    assert stats.points == sum(d.n_chunks for d in documents)
+
+
+def test_hostile_upload_fails_alone_and_roles(cluster: Cluster) -> None:
+    from ..files import bomb_pdf
+
+    api1, api2 = cluster.apis
+    headers = _login(api2)
+    bad = _upload(api2, headers, "knowledge", "bomb.pdf", bomb_pdf())
+    good = _upload(
+        api2, headers, "knowledge", "fine.md", b"# Fine\n\nA fine document about sleep.\n"
+    )
+    assert wait_for(
+        lambda: all(
+            _job(api1, headers, i["job_id"])["state"] in ("succeeded", "failed")
+            for i in (bad, good)
+        ),
+        180,
+    )
+    assert _job(api1, headers, bad["job_id"])["state"] == "failed"
+    assert "bomb.pdf" in _job(api1, headers, bad["job_id"])["error"]
+    assert _job(api1, headers, good["job_id"])["state"] == "succeeded"
+    # A patient may not write a collection.
+    signup = httpx.post(
+        f"{api1}/api/v1/auth/signup", json={"email": "p@example.org", "password": PASSWORD}
+    )
+    assert signup.status_code == 201
+    login = httpx.post(
+        f"{api2}/api/v1/auth/login", json={"email": "p@example.org", "password": PASSWORD}
+    )
+    patient = {"Authorization": f"Bearer {login.json()['token']}"}
+    refused = httpx.post(
+        f"{api1}/api/v1/collections/knowledge/uploads",
+        files=[("files", ("x.md", b"# X\n\ntext\n", "text/markdown"))],
+        headers=patient,
+    )
+    assert refused.status_code == 403
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
+    """A redis-server of the test's own (never the shared one), with an append-only file."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    yield binary, port, folder
+
+
+def _start_redis(binary: str, port: int, folder: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    assert wait_for(lambda: _pings(redis, port), 20)
+    return process
+
+
+def _pings(redis: object, port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_timeout=0.5).ping())  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def test_broker_restarted_mid_job(cluster: Cluster, own_redis: tuple[str, int, Path]) -> None:
+    binary, port, folder = own_redis
+    broker = _start_redis(binary, port, folder)
+    broker_url = f"redis://127.0.0.1:{port}/0"
+    env = {"LUMEN_JOBS__BROKER_URL": broker_url}
+    worker = cluster.start("worker-own", "worker", "--hostname", "wown@%h", env=env)
+    try:
+        _wait_worker_ready(cluster, "worker-own")
+        from lumen.factory import build_services
+        from lumen.jobs.records import create_job, get_job
+        from lumen.settings import Settings
+
+        os.environ.update({k: v for k, v in cluster.env.items() if k.startswith("LUMEN_")})
+        os.environ["LUMEN_JOBS__BROKER_URL"] = broker_url
+        try:
+            services = build_services(Settings())
+        finally:
+            for key in [k for k in os.environ if k.startswith("LUMEN_")]:
+                del os.environ[key]
+        folder_docs = cluster.root / "restart-docs"
+        folder_docs.mkdir()
+        (folder_docs / "bulk.jsonl").write_bytes(_bulk_jsonl(600))
+        try:
+            job = create_job(
+                services.database,
+                kind="ingest_folder",
+                params={"path": str(folder_docs), "collection": "restart"},
+                created_by=None,
+            )
+            assert services.jobs is not None
+            services.jobs.submit(job.id)
+            assert wait_for(lambda: get_job(services.database, job.id).state == "running", 120)
+            broker.send_signal(signal.SIGTERM)  # the broker goes away mid-job...
+            broker.wait(timeout=20)
+            time.sleep(2)
+            broker = _start_redis(binary, port, folder)  # ...and comes back
+            assert wait_for(
+                lambda: get_job(services.database, job.id).state in ("succeeded", "failed"), 240
+            ), cluster.log("worker-own")
+            finished = get_job(services.database, job.id)
+            assert finished.state == "succeeded", finished.error
+            assert finished.counts["documents"] == 600
+            # The worker reconnected: a job sent after the restart runs too.
+            second = create_job(services.database, kind="retention", params={}, created_by=None)
+            services.jobs.submit(second.id)
+            assert wait_for(
+                lambda: get_job(services.database, second.id).state == "succeeded", 120
+            ), cluster.log("worker-own")
+            assert services.lumen.store.stats("restart").documents == 600
+        finally:
+            services.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        broker.terminate()
+        broker.wait(timeout=20)
