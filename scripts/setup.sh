@@ -9,7 +9,7 @@ VENV=${LUMEN_VENV:-.venv}
 WHEELS=${LUMEN_WHEEL_CACHE:-$HOME/.cache/lumen-wheels}
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
-EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,dev,finetune}
+EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,jobs,s3,dev,finetune}
 
 if [ ! -x "$VENV/bin/python" ]; then
     echo "setup: creating $VENV"

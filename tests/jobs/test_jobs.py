@@ -1,0 +1,175 @@
+"""Jobs: the in-process pool resumes after a restart; Celery on RabbitMQ; S3 storage (moto);
+several API workers refuse an index they cannot share."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from lumen.cli.main import app
+from lumen.errors import InputError
+from lumen.factory import build_services, check_multi_process
+from lumen.jobs.records import create_job, get_job
+from lumen.jobs.runner import backoff_s, wait_for
+from lumen.settings import Settings
+
+from ..scale.conftest import free_port
+
+
+def test_inprocess_jobs_survive_a_restart(tmp_path: Path) -> None:
+    settings = Settings(paths={"data_dir": tmp_path}, jobs={"workers": 1})
+    services = build_services(settings, jobs_runner=False)  # a process that dies before running
+    job = create_job(services.database, kind="retention", params={}, created_by=None)
+    services.close()
+    assert get_job(build_services(settings, jobs_runner=False).database, job.id).state == "queued"
+
+    restarted = build_services(settings)  # the pool resumes unfinished jobs
+    try:
+        assert wait_for(lambda: get_job(restarted.database, job.id).state == "succeeded", 30)
+        assert get_job(restarted.database, job.id).counts == {"conversations_deleted": 0}
+    finally:
+        restarted.close()
+
+
+def test_a_bad_job_fails_with_its_message_and_is_not_retried(tmp_path: Path) -> None:
+    services = build_services(Settings(paths={"data_dir": tmp_path}))
+    try:
+        job = create_job(
+            services.database,
+            kind="ingest_folder",
+            params={"path": str(tmp_path / "missing"), "collection": "x"},
+            created_by=None,
+        )
+        assert services.jobs is not None
+        services.jobs.submit(job.id)
+        assert wait_for(lambda: get_job(services.database, job.id).state == "failed", 30)
+        failed = get_job(services.database, job.id)
+        assert failed.attempts == 1 and failed.error and "missing" in failed.error
+    finally:
+        services.close()
+
+
+def test_backoff_is_exponential_and_capped() -> None:
+    assert [backoff_s(n, cap_s=20) for n in range(6)] == [2, 4, 8, 16, 20, 20]
+
+
+def test_several_workers_refuse_the_embedded_index(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="one process only"):
+        check_multi_process(Settings(paths={"data_dir": tmp_path}), 2)
+    with pytest.raises(InputError, match="kv.backend=redis"):
+        check_multi_process(
+            Settings(paths={"data_dir": tmp_path}, vector_store={"backend": "server"}), 2
+        )
+    check_multi_process(Settings(vector_store={"backend": "remote"}, kv={"backend": "redis"}), 4)
+    result = CliRunner().invoke(
+        app, ["serve", "--workers", "2"], env={"LUMEN_PATHS__DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 2 and "one process only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _rabbitmq_reachable() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 5672), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_celery_worker_on_rabbitmq(tmp_path: Path, model_cache: Path) -> None:
+    if not _rabbitmq_reachable():
+        pytest.skip("RabbitMQ is not running on this machine")
+    queue = f"lumentest-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "LUMEN_PATHS__DATA_DIR": str(tmp_path),
+        "LUMEN_JOBS__BACKEND": "celery",
+        "LUMEN_JOBS__BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+        "LUMEN_JOBS__QUEUE": queue,
+    }
+    settings = Settings(
+        paths={"data_dir": tmp_path},
+        jobs={"backend": "celery", "broker_url": env["LUMEN_JOBS__BROKER_URL"], "queue": queue},
+    )
+    services = build_services(settings)  # migrates the database before the worker starts
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lumen.cli.main", "worker", "--hostname", f"{queue}@%h"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        job = create_job(services.database, kind="audit_anchor", params={}, created_by=None)
+        assert services.jobs is not None
+        services.jobs.submit(job.id)
+        assert wait_for(lambda: get_job(services.database, job.id).state == "succeeded", 120), (
+            tmp_path / "worker.log"
+        ).read_text()[-3000:]
+        assert (tmp_path / "audit.anchors").is_file()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+        from lumen.jobs.celery_app import make_celery
+
+        with make_celery(settings.jobs).connection_for_write() as connection:
+            connection.default_channel.queue_delete(queue)
+        services.close()
+
+
+@pytest.fixture
+def moto_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """moto's S3 server on a free port (the S3 API, in a process of the test's own)."""
+    binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+    if not Path(binary).exists():
+        pytest.skip("moto[server] is not installed")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(url, timeout=1).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    assert wait_for(up, 30)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_s3_storage_against_moto_server(moto_server: str) -> None:
+    from lumen.components.storage.s3 import S3BlobStore
+    from lumen.errors import NotFoundError
+    from lumen.settings import UploadSettings
+
+    store = S3BlobStore(
+        UploadSettings(
+            storage="s3",
+            s3_bucket="lumen-test",
+            s3_endpoint_url=moto_server,
+            s3_region="us-east-1",
+            s3_access_key_id="testing",
+            s3_secret_access_key="testing",
+        )
+    )
+    store.put("uploads/1/a.md", b"# A\n\nbody\n")
+    assert store.get("uploads/1/a.md") == b"# A\n\nbody\n"
+    store.delete("uploads/1/a.md")
+    with pytest.raises(NotFoundError):
+        store.get("uploads/1/a.md")
