@@ -92,6 +92,11 @@ def serve(
         if model is not None:
             os.environ["LUMEN_SERVE_MODEL"] = model
         os.environ["LUMEN_SERVE_WORKERS"] = str(workers)
+        if settings.database.auto_migrate:  # once here, not racing in every worker
+            from lumen.db.session import open_database
+
+            open_database(settings.database_url(), migrate=True).dispose()
+            os.environ["LUMEN_DATABASE__AUTO_MIGRATE"] = "false"
         console.print(
             f"Lumen on {scheme}://{bind_host}:{bind_port} with {workers} workers", highlight=False
         )
