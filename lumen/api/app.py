@@ -47,6 +47,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if owned.jobs is not None:
+            owned.jobs.resume()  # jobs a previous run left unfinished
         yield
         if on_shutdown is not None:
             on_shutdown()

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from lumen.cli.common import console, fail, get_settings, handle_errors, index_settings
+from lumen.cli.common import (
+    console,
+    err_console,
+    fail,
+    get_settings,
+    handle_errors,
+    index_settings,
+)
 
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 
@@ -44,6 +51,13 @@ def worker(
     if pool not in ("threads", "solo", "prefork"):
         raise fail(f"unknown pool {pool!r}: use threads, solo or prefork", 2)
     settings, app = _celery(with_tasks=True)
+    if settings.vector_store.backend in ("edge", "local"):
+        err_console.print(
+            "[yellow]warning:[/] this worker opens the embedded index itself: no other process "
+            "(lumen serve, another worker) can open it meanwhile; share it with 'lumen serve' "
+            "on this data directory, 'lumen index serve' or a Qdrant server",
+            highlight=False,
+        )
     argv = [
         "worker",
         "--loglevel=INFO",

@@ -171,7 +171,7 @@ def _services_without_pipeline() -> Services:
     """Services for admin commands; the RAG parts stay unloaded (they load lazily)."""
     from lumen.factory import build_services
 
-    return build_services(get_settings())
+    return build_services(get_settings(), jobs_runner=False)
 
 
 @users_app.command("create")

@@ -30,6 +30,9 @@ class JobRunner(Protocol):
     def submit(self, job_id: str) -> None:
         """Run the job soon; JobBackendUnavailable if it cannot be handed over."""
 
+    def resume(self) -> None:
+        """Pick up jobs left unfinished by a previous process, where the runner must."""
+
     def close(self) -> None:
         """Stop taking jobs."""
 
@@ -45,13 +48,17 @@ class InProcessRunner:
         self._services: Services | None = None
         self._closed = threading.Event()
 
-    def bind(self, services: Services, *, resume: bool = True) -> None:
-        """Attach the services the jobs use; resubmit jobs a previous process left unfinished."""
+    def bind(self, services: Services) -> None:
+        """Attach the services the jobs use."""
         self._services = services
-        if resume:
-            for job_id in unfinished_jobs(services.database):
-                logger.info("resuming job %s", job_id)
-                self.submit(job_id)
+
+    def resume(self) -> None:
+        """Resubmit the jobs a previous process left unfinished (the server calls it on start)."""
+        if self._services is None:
+            return
+        for job_id in unfinished_jobs(self._services.database):
+            logger.info("resuming job %s", job_id)
+            self.submit(job_id)
 
     def submit(self, job_id: str) -> None:
         """Queue the job on the pool."""
@@ -104,6 +111,9 @@ class CeleryRunner:
         except Exception as exc:  # kombu raises OperationalError and friends
             logger.error("cannot publish job %s: %s", job_id, type(exc).__name__)
             raise JobBackendUnavailable("the job broker is unreachable") from exc
+
+    def resume(self) -> None:
+        """Nothing to do: the broker keeps unacknowledged jobs."""
 
     def close(self) -> None:
         """Release the broker connections."""

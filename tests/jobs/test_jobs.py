@@ -31,8 +31,10 @@ def test_inprocess_jobs_survive_a_restart(tmp_path: Path) -> None:
     services.close()
     assert get_job(build_services(settings, jobs_runner=False).database, job.id).state == "queued"
 
-    restarted = build_services(settings)  # the pool resumes unfinished jobs
+    restarted = build_services(settings)
     try:
+        assert restarted.jobs is not None
+        restarted.jobs.resume()  # as the server does on start
         assert wait_for(lambda: get_job(restarted.database, job.id).state == "succeeded", 30)
         assert get_job(restarted.database, job.id).counts == {"conversations_deleted": 0}
     finally:
