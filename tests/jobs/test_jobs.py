@@ -175,3 +175,39 @@ def test_s3_storage_against_moto_server(moto_server: str) -> None:
     store.delete("uploads/1/a.md")
     with pytest.raises(NotFoundError):
         store.get("uploads/1/a.md")
+
+
+def test_folder_ingest_then_reindex_after_a_model_change(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from lumen.factory import build_lumen
+    from lumen.ingest.pipeline import EMBEDDING_KEY
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Gout\n\nGout is arthritis caused by uric acid crystals.\n")
+    (folder / "b.md").write_text("# Anemia\n\nAnemia means too few red blood cells.\n")
+    settings = Settings(paths={"data_dir": tmp_path / "data"})
+    services = build_services(settings, lumen=build_lumen(settings, embedder=embedder))
+    try:
+        assert services.jobs is not None
+        job = create_job(
+            services.database,
+            kind="ingest_folder",
+            params={"path": str(folder), "collection": "notes"},
+            created_by=None,
+        )
+        services.jobs.submit(job.id)
+        assert wait_for(lambda: get_job(services.database, job.id).state == "succeeded", 60)
+        assert get_job(services.database, job.id).counts["added"] == 2
+        store = services.lumen.store
+        store.set_metadata(EMBEDDING_KEY, "an-older-model")  # as after a change of model
+        points = store.stats("notes").points
+        reindex = create_job(services.database, kind="reindex", params={}, created_by=None)
+        services.jobs.submit(reindex.id)
+        assert wait_for(lambda: get_job(services.database, reindex.id).state == "succeeded", 60)
+        assert get_job(services.database, reindex.id).counts["chunks_written"] == points
+        assert store.get_metadata(EMBEDDING_KEY) == embedder.identity
+        assert store.stats("notes").points == points  # rewritten in place, nothing duplicated
+        hits = services.lumen.retriever.retrieve("uric acid crystals", collections=["notes"], k=1)
+        assert hits.chunks[0].chunk.title.startswith("Gout")
+    finally:
+        services.close()
