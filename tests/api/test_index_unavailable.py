@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from lumen.components.vector_store.qdrant_edge import EdgeVectorStore
 from lumen.db.models import Message
-from lumen.documents import Document, Section
-from lumen.factory import build_lumen, build_services
 from lumen.services.container import Services
 
-from .conftest import Stack, make_settings, sign_up
-
-
-@pytest.fixture
-def locked_services(
-    tmp_path: Path,
-    stack: Stack,
-    clock,
-    embedder,
-    llm,  # type: ignore[no-untyped-def]
-) -> Iterator[tuple[Services, EdgeVectorStore]]:
-    """A service whose embedded index is held open by another store."""
-    settings = make_settings(tmp_path, stack)
-    with build_lumen(settings, embedder=embedder, llm=llm) as lumen:
-        doc = Document(
-            id="d1",
-            title="Glaucoma",
-            url="file:d1",
-            source="files",
-            collection="knowledge",
-            sections=(Section("", "Glaucoma damages the optic nerve and can cause blindness."),),
-        )
-        lumen.ingestor.ingest([doc], collection="knowledge")
-    holder = EdgeVectorStore(settings.paths.data_dir / "qdrant", exact_search_below=1000)
-    assert holder.stats("knowledge").documents == 1  # opens (and locks) the shard
-    services = build_services(
-        settings, clock=clock, lumen=build_lumen(settings, embedder=embedder, llm=llm)
-    )
-    yield services, holder
-    services.close()
-    holder.close()
+from .conftest import sign_up
 
 
 def test_locked_index_is_503_index_unavailable(

@@ -4,13 +4,11 @@ several API workers refuse an index they cannot share."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -20,8 +18,6 @@ from lumen.factory import build_services, check_multi_process
 from lumen.jobs.records import create_job, get_job
 from lumen.jobs.runner import backoff_s, wait_for
 from lumen.settings import Settings
-
-from ..scale.conftest import free_port
 
 
 def test_inprocess_jobs_survive_a_restart(tmp_path: Path) -> None:
@@ -131,30 +127,6 @@ def test_celery_worker_on_rabbitmq(tmp_path: Path, model_cache: Path) -> None:
         services.close()
 
 
-@pytest.fixture
-def moto_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """moto's S3 server on a free port (the S3 API, in a process of the test's own)."""
-    binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
-    if not Path(binary).exists():
-        pytest.skip("moto[server] is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(url, timeout=1).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    assert wait_for(up, 30)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-
-
 def test_s3_storage_against_moto_server(moto_server: str) -> None:
     from lumen.components.storage.s3 import S3BlobStore
     from lumen.errors import NotFoundError
@@ -209,5 +181,70 @@ def test_folder_ingest_then_reindex_after_a_model_change(tmp_path: Path, embedde
         assert store.stats("notes").points == points  # rewritten in place, nothing duplicated
         hits = services.lumen.retriever.retrieve("uric acid crystals", collections=["notes"], k=1)
         assert hits.chunks[0].chunk.title.startswith("Gout")
+    finally:
+        services.close()
+
+
+def test_upload_through_s3_storage_indexed_and_deleted(
+    tmp_path: Path,
+    moto_server: str,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    from lumen.db.models import Upload
+    from lumen.factory import build_lumen
+    from lumen.services import accounts
+    from lumen.services.audit import Actor
+    from lumen.services.uploads import IncomingFile, create_uploads, delete_upload
+
+    settings = Settings(
+        paths={"data_dir": tmp_path / "data"},
+        uploads={
+            "storage": "s3",
+            "s3_bucket": "lumen-uploads-test",
+            "s3_endpoint_url": moto_server,
+            "s3_region": "us-east-1",
+            "s3_access_key_id": "testing",
+            "s3_secret_access_key": "testing",
+        },
+    )
+    services = build_services(settings, lumen=build_lumen(settings, embedder=embedder))
+    try:
+        with services.database.session() as db:
+            admin = accounts.create_user(
+                services,
+                db,
+                email="s3@example.org",
+                password="correct horse battery staple",
+                role="admin",
+            )
+            (upload,) = create_uploads(
+                services,
+                db,
+                user=admin,
+                collection="s3docs",
+                files=[IncomingFile("gout.md", b"# Gout\n\nGout is caused by uric acid.\n")],
+                actor=Actor(admin.id, "admin", None),
+            )
+        assert not (tmp_path / "data" / "uploads").exists()  # nothing kept locally
+        assert services.storage is not None
+        assert services.storage.get(upload.storage_key).startswith(b"# Gout")
+        assert upload.job_id is not None
+        assert wait_for(lambda: get_job(services.database, upload.job_id).state == "succeeded", 60)
+        assert services.lumen.store.stats("s3docs").documents == 1
+        with services.database.session() as db:
+            delete_upload(
+                services,
+                db,
+                user=admin,
+                collection="s3docs",
+                upload_id=upload.id,
+                actor=Actor(admin.id, "admin", None),
+            )
+            assert db.get(Upload, upload.id) is None
+        assert services.lumen.store.stats("s3docs").documents == 0
+        from lumen.errors import NotFoundError
+
+        with pytest.raises(NotFoundError):
+            services.storage.get(upload.storage_key)
     finally:
         services.close()
