@@ -27,7 +27,7 @@ from lumen.errors import (
 )
 from lumen.ingest.sniff import sniff
 from lumen.jobs.records import create_job, finish_job, get_job
-from lumen.services.accounts import utcnow
+from lumen.services.accounts import ALL_COLLECTIONS, utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 
@@ -59,7 +59,7 @@ def check_write_access(user: User, collection: str) -> None:
     if user.role == "admin":
         return
     if user.role == "pharma":
-        if user.organisation and user.organisation == collection:
+        if user.organisation == collection and collection not in ALL_COLLECTIONS:
             return
         raise NotFoundError("no such collection")
     raise PermissionDeniedError("your role cannot upload documents")

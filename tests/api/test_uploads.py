@@ -4,16 +4,19 @@ hostile files fail their own job; who may write which collection."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from lumen.clock import ManualClock
 from lumen.db.models import AuditEvent, User
+from lumen.factory import Lumen
 from lumen.jobs.runner import wait_for
 from lumen.services.container import Services
 
 from ..files import bomb_pdf, malformed_pdf, text_pdf
-from .conftest import Account, make_admin, sign_up
+from .conftest import Account, Stack, make_admin, make_settings, sign_up
 
 MEASLES = "# Measles\n\nMeasles is prevented by two doses of the MMR vaccine in childhood.\n"
 HTML = (
@@ -192,6 +195,13 @@ def test_who_may_write_a_collection(client: TestClient, services: Services) -> N
     anonymous = client.post("/api/v1/collections/acme/uploads", files=files)
     assert anonymous.status_code == 401
 
+    # An organisation named like a shared collection does not open that collection.
+    shared = _pharma(services, sign_up(client, "pharma2@example.org"), "knowledge")
+    knowledge = client.post(
+        "/api/v1/collections/knowledge/uploads", files=files, headers=shared.headers
+    )
+    assert knowledge.status_code == 404
+
     own = client.post("/api/v1/collections/acme/uploads", files=files, headers=pharma.headers)
     assert own.status_code == 202, own.text
     job_id = own.json()["items"][0]["job_id"]
@@ -212,3 +222,38 @@ def test_who_may_write_a_collection(client: TestClient, services: Services) -> N
         ).status_code
         == 204
     )
+
+
+def test_broker_down_is_503_and_the_upload_is_not_left_queued(
+    tmp_path: Path, stack: Stack, clock: ManualClock, rag_lumen: Lumen
+) -> None:
+    from lumen.api.app import create_app
+    from lumen.factory import build_services
+
+    settings = make_settings(
+        tmp_path, stack, jobs={"backend": "celery", "broker_url": "redis://127.0.0.1:9/0"}
+    )
+    services = build_services(settings, clock=clock, lumen=rag_lumen)
+    try:
+        with TestClient(
+            create_app(services=services),
+            base_url="https://testserver",
+            raise_server_exceptions=False,
+        ) as client:
+            admin = make_admin(services, sign_up(client, "admin@example.org"))
+            name = _collection()
+            response = client.post(
+                f"/api/v1/collections/{name}/uploads",
+                files=[("files", ("m.md", MEASLES.encode(), "text/markdown"))],
+                headers=admin.headers,
+            )
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "jobs_unavailable"
+            assert int(response.headers["Retry-After"]) > 0
+            listing = client.get(
+                f"/api/v1/collections/{name}/documents", headers=admin.headers
+            ).json()
+            assert [i["state"] for i in listing["items"]] == ["failed"]
+            assert "upload again" in listing["items"][0]["error"]
+    finally:
+        services.close()
