@@ -248,3 +248,13 @@ def test_upload_through_s3_storage_indexed_and_deleted(
             services.storage.get(upload.storage_key)
     finally:
         services.close()
+
+
+def test_jobs_submit_checks_its_input(tmp_path: Path) -> None:
+    env = {"LUMEN_PATHS__DATA_DIR": str(tmp_path)}
+    unknown = CliRunner().invoke(app, ["jobs", "submit", "explode"], env=env)
+    assert unknown.exit_code == 2 and "unknown job kind" in unknown.stderr
+    no_workers = CliRunner().invoke(app, ["jobs", "submit", "retention"], env=env)
+    assert no_workers.exit_code == 2 and "jobs.backend=celery" in no_workers.stderr
+    bad = CliRunner().invoke(app, ["jobs", "submit", "retention", "--params", "[1]"], env=env)
+    assert bad.exit_code == 2 and "JSON object" in bad.stderr
