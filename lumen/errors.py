@@ -61,3 +61,15 @@ class UnavailableError(ComponentError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class IndexUnavailable(ComponentError):
+    """The vector index cannot be opened now: another process holds it, or it is unreachable."""
+
+    retry_after_s = 5
+
+
+class JobBackendUnavailable(ComponentError):
+    """The job queue (the Celery broker) cannot take a job now."""
+
+    retry_after_s = 5

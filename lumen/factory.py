@@ -24,7 +24,9 @@ from lumen.settings import EmbeddingSettings, LLMSettings, Settings
 if TYPE_CHECKING:
     from lumen.clock import Clock
     from lumen.components.kv.base import KVStore
+    from lumen.components.storage.base import BlobStore
     from lumen.db.session import Database
+    from lumen.jobs.runner import JobRunner
     from lumen.observability.metrics import Metrics
     from lumen.services.audit import AuditLog
     from lumen.services.container import Services
@@ -231,14 +233,65 @@ def pipeline_identity(settings: Settings) -> str:
     )
 
 
+def build_storage(settings: Settings) -> BlobStore:
+    """Where uploaded files are kept: ``<data_dir>/uploads`` or an S3-compatible bucket."""
+    if settings.uploads.storage == "s3":
+        from lumen.components.storage.s3 import S3BlobStore
+
+        return S3BlobStore(settings.uploads)
+    from lumen.components.storage.local import LocalBlobStore
+
+    return LocalBlobStore(settings.paths.data_dir / "uploads")
+
+
+def build_job_runner(settings: Settings) -> JobRunner:
+    """The in-process pool (embedded default) or Celery (``jobs.backend=celery``)."""
+    if settings.jobs.backend == "celery":
+        from lumen.jobs.runner import CeleryRunner
+
+        return CeleryRunner(settings.jobs)
+    from lumen.jobs.runner import InProcessRunner
+
+    return InProcessRunner(settings.jobs)
+
+
+def check_multi_process(settings: Settings, processes: int) -> None:
+    """Refuse settings that cannot be shared by ``processes`` API processes.
+
+    Raises:
+        InputError: the embedded index or the in-process KV store with more than one process.
+
+    """
+    from lumen.errors import InputError
+
+    if processes <= 1:
+        return
+    if settings.vector_store.backend in ("edge", "local"):
+        raise InputError(
+            f"the embedded index (vector_store.backend={settings.vector_store.backend}) can be "
+            "opened by one process only: with several workers use a Qdrant server "
+            "(vector_store.backend=server) or run 'lumen index serve' and set "
+            "vector_store.backend=remote"
+        )
+    if settings.kv.backend == "memory":
+        raise InputError(
+            "sessions, rate limits and the cache must be shared by the workers: "
+            "set kv.backend=redis"
+        )
+
+
 def build_services(
     settings: Settings,
     *,
     clock: Clock | None = None,
     lumen: Lumen | None = None,
     kv: KVStore | None = None,
+    jobs_runner: bool = True,
 ) -> Services:
-    """The service's parts: database (migrated), keys, KV store, sessions, audit, pipeline."""
+    """The service's parts: database (migrated), keys, KV store, sessions, audit, pipeline.
+
+    Also the upload storage and, unless ``jobs_runner`` is false (Celery workers), the jobs.
+    """
     from lumen.clock import SystemClock
     from lumen.components.kv.factory import open_kv
     from lumen.db.session import open_database
@@ -269,7 +322,7 @@ def build_services(
     metrics = Metrics()
     audit = AuditLog(database, clock)
     _instrument(metrics, database, audit, clock, settings)
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         database=database,
@@ -306,7 +359,15 @@ def build_services(
             on_refused=metrics.llm_refusal,
         ),
         owns_lumen=lumen is None,
+        storage=build_storage(settings),
     )
+    if jobs_runner:
+        runner = build_job_runner(settings)
+        services.jobs = runner
+        bind = getattr(runner, "bind", None)
+        if callable(bind):
+            bind(services)
+    return services
 
 
 def _instrument(

@@ -60,10 +60,20 @@ class EmbeddingSettings(BaseModel):
 class VectorStoreSettings(BaseModel):
     """Qdrant: the engine in-process (edge), a server, or qdrant-client's local mode."""
 
-    backend: Literal["edge", "server", "local"] = Field(
+    backend: Literal["edge", "server", "local", "remote"] = Field(
         "edge",
         description="edge: Qdrant's engine in-process (qdrant-edge-py); server: a Qdrant server "
-        "through qdrant-client; local: qdrant-client's pure-Python local mode (tests, small data).",
+        "through qdrant-client; local: qdrant-client's pure-Python local mode (tests, small data); "
+        "remote: the index held by another Lumen process (`lumen index serve`, `lumen serve`).",
+    )
+    remote_url: str = Field(
+        "http://127.0.0.1:8100", description="URL of the Lumen process holding the index (remote)."
+    )
+    remote_token: SecretStr | None = Field(
+        None, description="Bearer token of that process's index endpoint (remote)."
+    )
+    remote_verify_tls: bool = Field(
+        True, description="Check that process's TLS certificate (remote over https)."
     )
     url: str = Field("http://127.0.0.1:6333", description="Qdrant server URL (backend=server).")
     api_key: SecretStr | None = Field(None, description="Qdrant server API key.")
@@ -314,6 +324,55 @@ class ApiSettings(BaseModel):
     )
 
 
+class JobsSettings(BaseModel):
+    """Background jobs: ingestion, re-indexing, retention, audit anchoring."""
+
+    backend: Literal["inprocess", "celery"] = Field(
+        "inprocess",
+        description="inprocess: a bounded thread pool in the API process (no servers); "
+        "celery: Celery workers (`lumen worker`) behind a broker.",
+    )
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/1",
+        description="Celery broker: redis://... (default) or amqp://... (RabbitMQ).",
+    )
+    queue: str = Field("lumen", description="Celery queue (and Redis key prefix) of Lumen's jobs.")
+    workers: int = Field(2, ge=1, le=64, description="Threads of the in-process pool.")
+    max_retries: int = Field(5, ge=0, description="Retries of a failed job (exponential back-off).")
+    retry_backoff_max_s: int = Field(300, ge=1, description="Longest wait between retries.")
+    visibility_timeout_s: int = Field(
+        3600,
+        ge=5,
+        description="Redis broker: a job taken by a worker that died is handed out again after "
+        "this long (keep it above the longest job).",
+    )
+    retention_every_s: int = Field(86_400, ge=60, description="`lumen scheduler`: retention runs.")
+    anchor_every_s: int = Field(3600, ge=60, description="`lumen scheduler`: audit anchoring.")
+    anchor_file: Path | None = Field(
+        None,
+        description="Audit anchor file of the scheduled runs; default <data_dir>/audit.anchors.",
+    )
+
+
+class UploadSettings(BaseModel):
+    """Documents uploaded through the API."""
+
+    storage: Literal["local", "s3"] = Field(
+        "local", description="local: <data_dir>/uploads; s3: any S3-compatible store (boto3)."
+    )
+    s3_bucket: str = Field("lumen-uploads", description="Bucket (storage=s3).")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, ...).")
+    s3_region: str | None = Field(None, description="S3 region.")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id.")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
+    max_file_bytes: int = Field(20_000_000, ge=1024, description="Largest file accepted.")
+    max_files: int = Field(20, ge=1, description="Files per upload request.")
+    max_pdf_pages: int = Field(500, ge=1, description="A PDF with more pages fails its job.")
+    max_text_chars: int = Field(
+        5_000_000, ge=1000, description="Text extracted from one file at most (bombs fail)."
+    )
+
+
 class RetentionSettings(BaseModel):
     """How long data is kept."""
 
@@ -376,6 +435,8 @@ class Settings(BaseSettings):
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
     logging: LoggingSettings = Field(default_factory=lambda: LoggingSettings())
     observability: ObservabilitySettings = Field(default_factory=lambda: ObservabilitySettings())
+    jobs: JobsSettings = Field(default_factory=lambda: JobsSettings())
+    uploads: UploadSettings = Field(default_factory=lambda: UploadSettings())
     disclaimer: str = Field(
         "This information is for informational purposes only and is not medical advice. "
         "Talk to a doctor, pharmacist or other qualified clinician about your own situation.",

@@ -12,7 +12,7 @@ LOCK=constraints.txt
 pinned() { sed -n "s/^$1==//p" "$LOCK"; }
 LLAMA_VERSION=$(pinned llama-cpp-python)
 TORCH_VERSION=$(pinned torch)
-EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,jobs,lab,finetune,dev}
+EXTRAS=${LUMEN_EXTRAS:-embedded,server,service,jobs,s3,lab,finetune,dev}
 if [ -z "$LLAMA_VERSION" ] || [ -z "$TORCH_VERSION" ]; then
     echo "setup: $LOCK lacks the torch or llama-cpp-python pin" >&2
     exit 1

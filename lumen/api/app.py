@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from lumen.api.routes import (
     health,
     openai,
     profiles,
+    uploads,
 )
 from lumen.services.container import Services
 from lumen.settings import Settings
@@ -35,11 +37,22 @@ from lumen.settings import Settings
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+INDEX_CALL_MAX_BYTES = 256_000_000
 REPO_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "out"
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """Build the app for ``settings`` (or around ready-made ``services``, as tests do)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    index_token: str | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the app for ``settings`` (or around ready-made ``services``, as tests do).
+
+    With ``index_token``, other local processes reach this process's index at
+    ``/internal/index`` (the CLI beside ``lumen serve``); ``on_shutdown`` runs as the app stops.
+    """
     if services is None:
         from lumen.factory import build_services
         from lumen.settings import load_settings
@@ -50,7 +63,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if owned.jobs is not None:
+            owned.jobs.resume()  # jobs a previous run left unfinished
         yield
+        if on_shutdown is not None:
+            on_shutdown()
         owned.close()
 
     app = FastAPI(
@@ -68,12 +85,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     api = APIRouter(
         prefix=API_PREFIX, dependencies=[Depends(limit_by_ip)], responses=ERROR_RESPONSES
     )
-    for module in (auth, account, api_keys, profiles, conversations, admin):
+    for module in (auth, account, api_keys, profiles, conversations, admin, uploads):
         api.include_router(module.router)
     app.include_router(api)
     # The OpenAI-compatible API, beside Lumen's own (its errors take OpenAI's shape).
     app.include_router(openai.router, prefix=OPENAI_PREFIX, dependencies=[Depends(limit_by_ip)])
     app.include_router(health.router)
+    if index_token:
+        from lumen.api.routes import index_proxy
+
+        app.state.index_token = index_token
+        app.state.index_loopback_only = True
+        app.state.index_store = lambda: services.lumen.store
+        app.include_router(index_proxy.router)
 
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -92,7 +116,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders, hsts=settings.auth.cookie_secure)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    uploads_max = settings.uploads.max_files * settings.uploads.max_file_bytes + 65_536
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.api.max_body_bytes,
+        larger=[
+            (re.compile(rf"^{API_PREFIX}/collections/[^/]+/uploads$"), uploads_max),
+            (re.compile(r"^/internal/index/"), INDEX_CALL_MAX_BYTES),
+        ],
+    )
     app.add_middleware(RequestId)  # outermost: every log line of the request carries its id
 
     web_dir = settings.api.web_dir or REPO_WEB_DIR
@@ -100,4 +132,31 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         from lumen.api.web import mount_web_app
 
         mount_web_app(app, web_dir)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app from the environment's settings.
+
+    Each process of ``lumen serve --workers N`` (or of ``gunicorn -k
+    uvicorn.workers.UvicornWorker``) builds it.
+    """
+    import os
+
+    from lumen.factory import build_services, check_multi_process
+    from lumen.settings import load_settings
+
+    settings = load_settings()
+    model = os.environ.get("LUMEN_SERVE_MODEL")
+    if model:
+        from lumen.components.llm.registry import with_registered_model
+
+        settings = with_registered_model(settings, model)
+    check_multi_process(settings, int(os.environ.get("LUMEN_SERVE_WORKERS", "2")))
+    from lumen.observability.logs import redact_all_handlers
+    from lumen.observability.setup import setup_process_observability
+
+    setup_process_observability(settings)  # this worker's logs: redacted, with request ids
+    app = create_app(services=build_services(settings))
+    redact_all_handlers()
     return app

@@ -18,14 +18,16 @@ from lumen.errors import (
     ComponentError,
     ConflictError,
     FieldError,
+    IndexUnavailable,
     InputError,
+    JobBackendUnavailable,
     LumenError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
     UnavailableError,
 )
-from lumen.services.conversations import AnswerUnavailableError
+from lumen.services.conversations import AnswerUnavailableError, QuestionIndexUnavailable
 from lumen.services.openai_api import ModelNotFoundError, UnsupportedParameterError
 
 logger = logging.getLogger(__name__)
@@ -121,6 +123,14 @@ def user_message(exc: LumenError) -> str:
     """What a client is told about a Lumen error (component details stay in the log)."""
     if isinstance(exc, KVUnavailable):
         return "sign-in and sessions are unavailable right now; try again shortly"
+    if isinstance(exc, IndexUnavailable):
+        logger.error("the search index is unavailable (%s)", type(exc).__name__)
+        if isinstance(exc, QuestionIndexUnavailable):
+            return str(exc)
+        return "the search index is unavailable right now (in use or unreachable); try again"
+    if isinstance(exc, JobBackendUnavailable):
+        logger.error("the job queue is unavailable")
+        return "the job queue is unavailable right now; try again shortly"
     if isinstance(exc, ComponentError) and not isinstance(
         exc, AnswerUnavailableError | UnavailableError
     ):
@@ -132,6 +142,8 @@ def user_message(exc: LumenError) -> str:
 def _retry_headers(exc: LumenError) -> dict[str, str] | None:
     """``Retry-After`` for limits and outages: the error's own wait, else the outage default."""
     if isinstance(exc, RateLimitedError | UnavailableError):
+        return {"Retry-After": str(exc.retry_after_s)}
+    if isinstance(exc, IndexUnavailable | JobBackendUnavailable):
         return {"Retry-After": str(exc.retry_after_s)}
     if isinstance(exc, AnswerUnavailableError) and exc.retry_after_s is not None:
         return {"Retry-After": str(exc.retry_after_s)}
@@ -146,11 +158,23 @@ def lumen_error_response(exc: LumenError) -> JSONResponse:
     extra: dict[str, Any] | None = None
     if isinstance(exc, FieldError):
         fields = [{"field": exc.field, "message": str(exc)}]
-    if isinstance(exc, AnswerUnavailableError):
+    if isinstance(exc, AnswerUnavailableError | QuestionIndexUnavailable):
         extra = {"message_id": exc.message_id}
+    code = _error_code(exc)
+    if code is not None:
+        extra = {**(extra or {}), "code": code}
     return error_response(
         status_for(exc), user_message(exc), fields=fields, headers=_retry_headers(exc), extra=extra
     )
+
+
+def _error_code(exc: LumenError) -> str | None:
+    """A machine-readable code for the outages a client may want to tell apart."""
+    if isinstance(exc, IndexUnavailable):
+        return "index_unavailable"
+    if isinstance(exc, JobBackendUnavailable):
+        return "jobs_unavailable"
+    return None
 
 
 # The OpenAI-compatible API (/v1) answers errors in OpenAI's shape, which its SDKs read.

@@ -35,23 +35,33 @@ API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 class BodySizeLimit:
     """Refuses bodies over ``max_bytes`` with a 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: list[tuple[re.Pattern[str], int]] | None = None,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.larger = larger or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next(
+            (size for pattern, size in self.larger if pattern.match(path)), self.default_max
+        )
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    await self._refuse(scope, receive, send)
+                if declared > limit:
+                    await self._refuse(scope, receive, send, limit)
                     return
         received = 0
         exceeded = False
@@ -63,7 +73,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     return {"type": "http.disconnect"}
             return message
@@ -78,10 +88,10 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"the request body is larger than {self.max_bytes} bytes"
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        message = f"the request body is larger than {limit} bytes"
         if is_openai_path(scope.get("path", "")):
             response = openai_error_response(413, message)
         else:

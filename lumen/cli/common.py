@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from lumen.errors import InputError, LumenError
+from lumen.errors import IndexUnavailable, InputError, LumenError
 from lumen.settings import Settings, load_settings
 
 P = ParamSpec("P")
@@ -49,6 +49,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except InputError as exc:
             raise fail(str(exc), 2) from None
+        except IndexUnavailable as exc:
+            raise fail(
+                f"{exc}: stop the process that holds it, or run 'lumen serve' on this data "
+                "directory (the CLI then goes through it)",
+                1,
+            ) from None
         except LumenError as exc:
             raise fail(str(exc), 1) from None
         except KeyboardInterrupt:
@@ -71,3 +77,33 @@ def configure_logging(verbose: int) -> None:
 
     add_redacting_filter()
     redact_all_handlers()  # loggers that do not propagate have handlers of their own
+
+
+def index_settings(settings: Settings) -> Settings:
+    """Settings that reach the embedded index through ``lumen serve`` while it holds it.
+
+    Without a running server on this data directory, ``settings`` as they are.
+    """
+    if settings.vector_store.backend not in ("edge", "local"):
+        return settings
+    from pydantic import SecretStr
+
+    from lumen.services.index_proxy import read_registry
+
+    running = read_registry(settings.paths.data_dir)
+    if running is None:
+        return settings
+    err_console.print(
+        f"[dim]the index is held by 'lumen serve' (pid {running['pid']}): using it through "
+        f"{running['url']}[/]",
+        highlight=False,
+    )
+    store = settings.vector_store.model_copy(
+        update={
+            "backend": "remote",
+            "remote_url": str(running["url"]),
+            "remote_token": SecretStr(str(running["token"])),
+            "remote_verify_tls": not running.get("tls", False),
+        }
+    )
+    return settings.model_copy(update={"vector_store": store})

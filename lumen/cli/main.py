@@ -26,7 +26,9 @@ from lumen.cli.common import (
     fail,
     get_settings,
     handle_errors,
+    index_settings,
 )
+from lumen.cli.jobs_cmd import register as register_job_commands
 from lumen.cli.plugins import register_plugins
 from lumen.cli.service_cmd import register as register_service_commands
 from lumen.documents import STANDARD_COLLECTIONS
@@ -42,6 +44,7 @@ app = typer.Typer(
 index_app = typer.Typer(help="Inspect the index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 register_service_commands(app)
+register_job_commands(app)
 register_plugins(app)
 
 
@@ -92,7 +95,7 @@ def ingest(
     from lumen.factory import build_lumen
     from lumen.ingest.loaders import get_loader
 
-    settings = get_settings()
+    settings = index_settings(get_settings())
     options = {"include_questions": questions} if source == "medquad" else {}
     loader = get_loader(source, **options)
     target = collection or loader.default_collection
@@ -188,6 +191,7 @@ def ask(
 
         settings = with_registered_model(settings, model)
     validate_question(question, settings.verify.max_question_chars)
+    settings = index_settings(settings)
     collections = tuple(collection or ("knowledge",))
     with build_lumen(settings) as lumen:
         existing = set(lumen.store.collections())
@@ -228,7 +232,7 @@ def index_stats(
     """Documents and chunks per collection and source."""
     from lumen.factory import build_lumen
 
-    settings = get_settings()
+    settings = index_settings(get_settings())
     with build_lumen(settings) as lumen:
         names = sorted(set(lumen.store.collections()) | set(STANDARD_COLLECTIONS))
         stats = [lumen.store.stats(name) for name in names]
@@ -259,6 +263,38 @@ def index_stats(
         table.add_row(s.name, str(s.documents), str(s.points), sources)
     console.print(table)
     console.print(f"embedding model: {model or '-'}", highlight=False)
+
+
+@index_app.command("serve")
+@handle_errors
+def index_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8100,
+    token_env: Annotated[
+        str,
+        typer.Option(help="Environment variable holding the bearer token the clients send."),
+    ] = "LUMEN_VECTOR_STORE__REMOTE_TOKEN",  # noqa: S107 - a variable's name
+) -> None:
+    """Hold the index in this one process and serve it to API replicas and workers.
+
+    They reach it with vector_store.backend=remote.
+    """
+    import uvicorn
+
+    from lumen.api.index_app import create_index_app
+    from lumen.components.vector_store.factory import open_vector_store
+
+    token = os.environ.get(token_env, "")
+    if len(token) < 16:
+        raise fail(f"set {token_env} to a random token of at least 16 characters", 2)
+    settings = get_settings()
+    if settings.vector_store.backend == "remote":
+        raise fail("vector_store.backend is remote: this process must hold the index itself", 2)
+    settings.paths.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_vector_store(settings.vector_store, settings.paths.data_dir)
+    app = create_index_app(store, token=token, loopback_only=False)
+    console.print(f"Lumen index on http://{host}:{port}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def main() -> None:

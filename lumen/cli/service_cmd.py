@@ -50,6 +50,15 @@ def serve(
         str | None,
         typer.Option(help="A registered fine-tuned model (see 'lumen finetune export')."),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes; more than one needs shared parts (Redis, PostgreSQL, a Qdrant "
+            "server or 'lumen index serve'): see docs/scale-out.md.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (and the web app when it is built) with uvicorn."""
     try:
@@ -57,8 +66,9 @@ def serve(
     except ImportError:
         raise fail("uvicorn is not installed: install Lumen's 'service' extra") from None
     from lumen.api.app import create_app
-    from lumen.factory import build_services
+    from lumen.factory import build_services, check_multi_process
     from lumen.observability.logs import redact_all_handlers
+    from lumen.observability.setup import certificate_expiry, setup_process_observability
 
     overrides = {}
     if insecure_cookies:
@@ -70,38 +80,107 @@ def serve(
         from lumen.components.llm.registry import with_registered_model
 
         settings = with_registered_model(settings, model)
-    from lumen.observability.setup import certificate_expiry, setup_process_observability
-
     setup_process_observability(settings)
-    services = build_services(settings)
-    if ssl_certfile is not None:
-        services.metrics.set_certificate_expiry(certificate_expiry(ssl_certfile))
-    app = create_app(services=services)
-    redact_all_handlers()  # e.g. SQLAlchemy's own handler with database.echo
     scheme = "https" if ssl_certfile else "http"
     bind_host = host or settings.api.host
     bind_port = port or settings.api.port
+    tls = {
+        "ssl_certfile": str(ssl_certfile) if ssl_certfile else None,
+        "ssl_keyfile": str(ssl_keyfile) if ssl_keyfile else None,
+    }
+    if workers > 1:
+        check_multi_process(settings, workers)
+        if insecure_cookies:
+            os.environ["LUMEN_AUTH__COOKIE_SECURE"] = "false"
+        if model is not None:
+            os.environ["LUMEN_SERVE_MODEL"] = model
+        os.environ["LUMEN_SERVE_WORKERS"] = str(workers)
+        if settings.database.auto_migrate:  # once here, not racing in every worker
+            from lumen.db.session import open_database
+
+            open_database(settings.database_url(), migrate=True).dispose()
+            os.environ["LUMEN_DATABASE__AUTO_MIGRATE"] = "false"
+        console.print(
+            f"Lumen on {scheme}://{bind_host}:{bind_port} with {workers} workers", highlight=False
+        )
+        uvicorn.run(
+            "lumen.api.app:create_app_from_env",
+            factory=True,
+            workers=workers,
+            host=bind_host,
+            port=bind_port,
+            log_level=settings.logging.level.lower(),
+            log_config=None,  # each worker sets up Lumen's redacting handler
+            access_log=False,
+            proxy_headers=settings.api.trust_forwarded_for,
+            **tls,  # type: ignore[arg-type]
+        )
+        return
+    services = build_services(settings)
+    if ssl_certfile is not None:
+        services.metrics.set_certificate_expiry(certificate_expiry(ssl_certfile))
+    index_token = None
+    if settings.vector_store.backend in ("edge", "local"):
+        from lumen.services.index_proxy import new_token, remove_registry, write_registry
+
+        index_token = new_token()
+        _hold_index(services)
+    app = create_app(
+        services=services,
+        index_token=index_token,
+        on_shutdown=(lambda: remove_registry(settings.paths.data_dir)) if index_token else None,
+    )
+    redact_all_handlers()  # e.g. SQLAlchemy's own handler with database.echo
     console.print(
         f"Lumen on {scheme}://{bind_host}:{bind_port} (API docs: /api/docs)", highlight=False
     )
+    if index_token:
+        wildcard = ("0.0.0.0", "::", "localhost")  # noqa: S104 - compared, not bound
+        local_host = "127.0.0.1" if bind_host in wildcard else bind_host
+        write_registry(
+            settings.paths.data_dir,
+            url=f"{scheme}://{local_host}:{bind_port}",
+            token=index_token,
+            tls=ssl_certfile is not None,
+        )
     uvicorn.run(
         app,
         host=bind_host,
         port=bind_port,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         log_level=settings.logging.level.lower(),
         log_config=None,  # uvicorn's records go to Lumen's redacting handler
         access_log=False,
         proxy_headers=settings.api.trust_forwarded_for,
+        **tls,  # type: ignore[arg-type]
     )
+
+
+def _hold_index(services: Services) -> None:
+    """Open the embedded index now, so that this server holds it.
+
+    The CLI then goes through the server; an index held elsewhere is logged and retried on
+    first use.
+    """
+    import logging
+
+    from lumen.components.vector_store.base import SparseVector
+    from lumen.errors import IndexUnavailable
+
+    store = services.lumen.store
+    try:
+        for name in store.collections():
+            store.search_sparse(name, SparseVector([0], [1.0]), 1)
+    except IndexUnavailable as exc:
+        logging.getLogger(__name__).error("the index is unavailable at start-up: %s", exc)
+    except ComponentError as exc:
+        logging.getLogger(__name__).warning("opening the index failed: %s", type(exc).__name__)
 
 
 def _services_without_pipeline() -> Services:
     """Services for admin commands; the RAG parts stay unloaded (they load lazily)."""
     from lumen.factory import build_services
 
-    return build_services(get_settings())
+    return build_services(get_settings(), jobs_runner=False)
 
 
 @users_app.command("create")
@@ -112,6 +191,10 @@ def users_create(
     password_env: Annotated[
         str | None,
         typer.Option(help="Read the password from this environment variable (else prompt)."),
+    ] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option(help="A pharma user's organisation: they may upload into its collection."),
     ] = None,
 ) -> None:
     """Create an account, for instance the first admin."""
@@ -137,6 +220,9 @@ def users_create(
                 password=password,
                 role=role,  # type: ignore[arg-type]
             )
+            if organisation:
+                user.organisation = organisation.strip()[:64]
+                db.commit()
             console.print(f"created {user.role} {user.email} ({user.id})", highlight=False)
     finally:
         services.close()

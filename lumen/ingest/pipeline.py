@@ -178,6 +178,35 @@ class Ingestor:
         )
         return report
 
+    def reembed(self, collection: str, *, progress: ProgressCallback | None = None) -> int:
+        """Re-embed every chunk of ``collection`` with the configured model.
+
+        For a change of embedding model of the same size; returns the chunks rewritten. Safe
+        to re-run.
+        """
+        documents = list(self._store.documents(collection))
+        total = sum(d.chunks_found for d in documents)
+        done = 0
+        if progress is not None:
+            progress(0, total)
+        for stored in documents:
+            chunks = self._store.document_chunks(collection, stored.doc_id)
+            for start in range(0, len(chunks), self._batch_size):
+                batch = chunks[start : start + self._batch_size]
+                texts = [chunk.embed_text for chunk in batch]
+                dense = self._embedder.embed(texts)
+                sparse = [self._bm25.encode_document(text) for text in texts]
+                self._store.upsert(collection, batch, dense, sparse)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+        self._mark_changed(collection)
+        return done
+
+    def adopt_embedding_model(self) -> None:
+        """Record the configured model as the index's (once every collection is re-embedded)."""
+        self._store.set_metadata(EMBEDDING_KEY, self._embedder.identity)
+
     def delete_source(self, collection: str, source: str) -> int:
         """Remove every chunk of ``source`` from ``collection``; returns the documents removed."""
         removed = sum(1 for _ in self._store.documents(collection, source))

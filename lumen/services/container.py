@@ -18,7 +18,9 @@ from lumen.services.sessions import SessionStore
 from lumen.settings import Settings
 
 if TYPE_CHECKING:
+    from lumen.components.storage.base import BlobStore
     from lumen.factory import Lumen
+    from lumen.jobs.runner import JobRunner
     from lumen.services.answer_cache import AnswerCache
 
 
@@ -42,9 +44,13 @@ class Services:
     metrics: Metrics
     model_queue: ModelQueue
     owns_lumen: bool = True
+    jobs: JobRunner | None = None
+    storage: BlobStore | None = None
 
     def close(self) -> None:
-        """Release the database, the KV store and (unless shared) the RAG parts."""
+        """Release the jobs, the database, the KV store and (unless shared) the RAG parts."""
+        if self.jobs is not None:
+            self.jobs.close()
         if self.owns_lumen:
             self.lumen.close()
         self.kv.close()

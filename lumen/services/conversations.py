@@ -16,6 +16,7 @@ from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
 from lumen.errors import (
     ComponentError,
     FieldError,
+    IndexUnavailable,
     InputError,
     NotFoundError,
     PermissionDeniedError,
@@ -53,6 +54,16 @@ class AnswerUnavailableError(ComponentError):
         self.timed_out = timed_out
         self.message_id = message_id
         self.retry_after_s = retry_after_s
+
+
+class QuestionIndexUnavailable(IndexUnavailable):
+    """The search index cannot be opened (in use or unreachable); the question is kept."""
+
+    def __init__(self, *, message_id: str) -> None:
+        super().__init__(
+            "the search index is unavailable right now; your question is saved, try again"
+        )
+        self.message_id = message_id
 
 
 def title_context(conversation_id: str) -> str:
@@ -417,6 +428,10 @@ def produce_answer(
             )
     except InputError:
         raise
+    except IndexUnavailable as exc:
+        logger.error("the search index is unavailable (%s); question kept", type(exc).__name__)
+        _mark_failed(services, pending, error="index_unavailable")
+        raise QuestionIndexUnavailable(message_id=pending.message_id) from exc
     except ModelBusyError as exc:
         _mark_failed(services, pending, error="busy")
         raise AnswerUnavailableError(

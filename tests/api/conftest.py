@@ -366,3 +366,36 @@ def restored_logging() -> Iterator[None]:
         logger = logging.getLogger(name)
         logger.handlers[:] = handlers
         logger.propagate = propagate
+
+
+@pytest.fixture
+def locked_services(
+    tmp_path: Path,
+    stack: Stack,
+    clock,
+    embedder,
+    llm,  # type: ignore[no-untyped-def]
+) -> Iterator[tuple[Services, Any]]:
+    """A service whose embedded index is held open by another store."""
+    from lumen.components.vector_store.qdrant_edge import EdgeVectorStore
+    from lumen.documents import Document, Section
+
+    settings = make_settings(tmp_path, stack)
+    with build_lumen(settings, embedder=embedder, llm=llm) as lumen:
+        doc = Document(
+            id="d1",
+            title="Glaucoma",
+            url="file:d1",
+            source="files",
+            collection="knowledge",
+            sections=(Section("", "Glaucoma damages the optic nerve and can cause blindness."),),
+        )
+        lumen.ingestor.ingest([doc], collection="knowledge")
+    holder = EdgeVectorStore(settings.paths.data_dir / "qdrant", exact_search_below=1000)
+    assert holder.stats("knowledge").documents == 1  # opens (and locks) the shard
+    services = build_services(
+        settings, clock=clock, lumen=build_lumen(settings, embedder=embedder, llm=llm)
+    )
+    yield services, holder
+    services.close()
+    holder.close()

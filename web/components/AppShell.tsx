@@ -20,6 +20,7 @@ const LINKS: { href: string; label: string; roles?: Role[] }[] = [
   { href: "/history", label: "History" },
   { href: "/profile", label: "Profile", roles: ["patient"] },
   { href: "/settings", label: "Settings" },
+  { href: "/documents", label: "Documents", roles: ["admin", "pharma"] },
   { href: "/admin", label: "Admin", roles: ["admin"] },
 ];
 

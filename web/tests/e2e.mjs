@@ -497,6 +497,29 @@ async function main() {
       await admin.context().close();
     });
 
+    await step("admin: upload a document, watch it being indexed, then delete it", async () => {
+      const admin = await newPage(browser, DESKTOP, problems);
+      await signIn(admin, base, ADMIN);
+      await admin.waitForURL(`${base}/chat`);
+      await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Documents" }).click();
+      await admin.getByRole("heading", { name: "Upload" }).waitFor();
+      await admin.getByLabel("Collection").fill("e2e-uploads");
+      await admin.getByLabel("Files").setInputFiles({
+        name: "shingles.md",
+        mimeType: "text/markdown",
+        buffer: Buffer.from("# Shingles\n\nShingles is a painful rash caused by the chickenpox virus.\n"),
+      });
+      await admin.getByRole("button", { name: "Upload" }).click();
+      await admin.getByTestId("upload-job").getByText("indexed").waitFor({ timeout: 120000 });
+      const row = admin.getByTestId("documents").locator("tr", { hasText: "shingles.md" });
+      await row.getByText("indexed").waitFor();
+      await checkPage(admin, "documents");
+      await shot(admin, "documents");
+      await row.getByRole("button", { name: "Delete shingles.md" }).click();
+      await admin.getByText("No uploaded documents yet.").waitFor();
+      await admin.context().close();
+    });
+
     await step("pharma users choose the collections to search", async () => {
       const pharma = await newPage(browser, DESKTOP, problems);
       await signIn(pharma, base, U2);

@@ -30,6 +30,22 @@ def open_vector_store(settings: VectorStoreSettings, data_dir: Path) -> VectorSt
             raise MissingExtraError("qdrant-edge-py", "embedded") from exc
         return EdgeVectorStore(data_dir / "qdrant", exact_search_below=settings.exact_search_below)
 
+    if settings.backend == "remote":
+        from lumen.components.vector_store.remote import RemoteVectorStore
+        from lumen.errors import ComponentError
+
+        if settings.remote_token is None:
+            raise ComponentError(
+                "vector_store.backend=remote needs vector_store.remote_token "
+                "(LUMEN_VECTOR_STORE__REMOTE_TOKEN), the token of `lumen index serve`"
+            )
+        return RemoteVectorStore(
+            settings.remote_url,
+            settings.remote_token.get_secret_value(),
+            timeout_s=max(settings.timeout_s, 60.0),
+            verify=settings.remote_verify_tls,
+        )
+
     from lumen.components.vector_store.qdrant_server import open_client_store
 
     return open_client_store(settings, data_dir)

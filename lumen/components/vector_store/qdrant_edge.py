@@ -41,7 +41,7 @@ from lumen.components.vector_store.qdrant_server import (
     stats_from_documents,
 )
 from lumen.documents import Chunk
-from lumen.errors import ComponentError
+from lumen.errors import ComponentError, IndexUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class EdgeVectorStore:
                 shard = qe.EdgeShard.load(str(path))
             except Exception as exc:  # qdrant-edge raises plain Exception
                 if "WouldBlock" in str(exc):  # the WAL is locked by another open shard
-                    raise ComponentError(
+                    raise IndexUnavailable(
                         f"the index at {path} is in use by another process or store "
                         "(only one at a time can open the embedded index)"
                     ) from exc

@@ -30,7 +30,7 @@ from lumen.components.vector_store.base import (
     chunk_payload,
 )
 from lumen.documents import Chunk
-from lumen.errors import ComponentError, MissingExtraError
+from lumen.errors import ComponentError, IndexUnavailable, MissingExtraError
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient, models
@@ -487,7 +487,7 @@ def open_client_store(settings: VectorStoreSettings, data_dir: Path) -> QdrantCl
             client.get_collections()
         except (ResponseHandlingException, OSError) as exc:
             client.close()
-            raise ComponentError(
+            raise IndexUnavailable(
                 f"cannot reach the Qdrant server at {settings.url}: {exc}"
             ) from exc
         except UnexpectedResponse as exc:
@@ -503,7 +503,7 @@ def open_client_store(settings: VectorStoreSettings, data_dir: Path) -> QdrantCl
         try:
             client = qc.QdrantClient(path=str(path))
         except RuntimeError as exc:  # the storage folder is locked by another process
-            raise ComponentError(f"cannot open the local Qdrant store at {path}: {exc}") from exc
+            raise IndexUnavailable(f"cannot open the local Qdrant store at {path}: {exc}") from exc
         location = str(path)
     else:
         raise ComponentError(f"the vector store backend {settings.backend!r} is not a client one")

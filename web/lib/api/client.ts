@@ -224,6 +224,33 @@ export const api = {
     request("delete", path, options),
 };
 
+export type UploadItem = Schemas["UploadPublic"];
+export type Job = Schemas["JobPublic"];
+
+/** Upload files into a collection (multipart); each is indexed by its own job. */
+export async function uploadFiles(collection: string, files: File[]): Promise<UploadItem[]> {
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/collections/${encodeURIComponent(collection)}/uploads`, {
+      method: "POST",
+      headers: { Accept: "application/json", ...csrfHeaders("POST") },
+      body: form,
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "network", NETWORK_MESSAGE);
+  }
+  if (!response.ok) {
+    const error = await errorFrom(response);
+    if (error.status === 401) onSessionEnded();
+    throw error;
+  }
+  return ((await response.json()) as Schemas["UploadReceipt"]).items;
+}
+
 /** A readable message for anything thrown. */
 export function messageOf(error: unknown): string {
   if (error instanceof ApiError) return error.message;
