@@ -63,7 +63,9 @@ def closure(root: str, extras: set[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     """Write the lock; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--extras", default="embedded,server,service,jobs,lab,finetune,dev")
+    parser.add_argument(
+        "--extras", default="embedded,server,service,jobs,s3,sentry,lab,finetune,dev"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "constraints.txt")
     args = parser.parse_args(argv)
     extras = {e for e in args.extras.split(",") if e}
