@@ -24,7 +24,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install -U pip wheel >/dev/null
-PIP+=(-c "$LOCK")
+export PIP_CONSTRAINT="$PWD/$LOCK"  # every install below takes the locked versions
 
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     echo "setup: installing torch $TORCH_VERSION (CPU build)"
