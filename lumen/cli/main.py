@@ -47,6 +47,20 @@ app.add_typer(finetune_app, name="finetune")
 register_service_commands(app)
 
 
+def _add_lab() -> None:
+    """``lumen lab``: the training code, where the lumen_lab package is present (a checkout)."""
+    try:
+        from lumen_lab.verifier.cli import verifier_app
+    except ModuleNotFoundError:
+        return
+    lab_app = typer.Typer(help="Train and evaluate Lumen's own models.", no_args_is_help=True)
+    lab_app.add_typer(verifier_app, name="verifier")
+    app.add_typer(lab_app, name="lab")
+
+
+_add_lab()
+
+
 @app.callback()
 def _main(
     settings_file: Annotated[
