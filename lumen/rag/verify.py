@@ -1,9 +1,10 @@
 """Lumen's own check of an answer against its sources: the model's ``[n]`` is never trusted.
 
-With an entailment model (the default, :mod:`lumen.rag.entailment`), each answer sentence is
-read together with the few chunks closest to it by MiniLM cosine (their sentences sharing most
-of its terms), and its score is the model's P(the chunk entails the sentence); it is supported,
-and cited to those chunks only, when that reaches the model's threshold.
+With an entailment model (``verify.model: entailment``, :mod:`lumen.rag.entailment`), each
+answer sentence is read together with the few chunks closest to it by MiniLM cosine (their
+sentences sharing most of its terms), and its score is the model's P(the chunk entails the
+sentence); it is supported, and cited to those chunks only, when that reaches the model's
+threshold.
 
 Without one (the ``lexical`` scorer, kept for comparison), each answer sentence is scored
 against every sentence of every retrieved chunk by meaning (MiniLM cosine) and by wording
@@ -223,8 +224,8 @@ class Verifier:
     ) -> list[list[Support]]:
         """Each sentence's supports: P(entailed) by each of its closest chunks, best first.
 
-        All (sentence, chunk) pairs go to the model in one batch; a sentence that is no claim
-        to check gets none.
+        All (sentence, chunk) pairs go to the model in one call; a sentence that is no claim to
+        check gets none.
         """
         from lumen.rag.entailment import select_evidence
 

@@ -91,6 +91,9 @@ def train_cmd(
     ] = None,
     run: Annotated[str, typer.Option(help="Run folder name under --work.")] = "run",
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint.")] = False,
+    keep_pooler: Annotated[
+        bool, typer.Option("--keep-pooler", help="Keep MiniLM's pooler (default: identity).")
+    ] = False,
 ) -> None:
     """Train the cross-encoder from all-MiniLM-L6-v2's weights."""
     from lumen.components.model_files import minilm_dir
@@ -110,6 +113,7 @@ def train_cmd(
         threads=threads,
         freeze_layers=freeze_layers,
         init_from=init_from,
+        reset_pooler=not keep_pooler,
     )
     train(config, minilm_dir(), resume=resume)
 

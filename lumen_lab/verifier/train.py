@@ -44,6 +44,14 @@ class TrainConfig:
         default=None,
         metadata={"help": "Start from an earlier run's final/ instead of a fresh head."},
     )
+    reset_pooler: bool = field(
+        default=True,
+        metadata={
+            "help": "Start the [CLS] pooler as identity: MiniLM's own pooler (never trained for "
+            "its mean-pooled objective) has weights of std 0.009, so its output barely varies "
+            "and gradients reach the encoder ~100x attenuated."
+        },
+    )
     capped: bool = field(
         default=True, metadata={"help": "Sample each kind down to KIND_CAPS (CPU budget)."}
     )
@@ -172,6 +180,10 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     pairs = with_selected_evidence(pairs)
     tokenizer = load_tokenizer(model_dir, config.max_tokens)
     model = build_model(config.init_from or model_dir)
+    if config.reset_pooler and config.init_from is None:
+        with torch.no_grad():
+            model.bert.pooler.dense.weight.copy_(torch.eye(model.config.hidden_size))
+            model.bert.pooler.dense.bias.zero_()
     frozen = [model.bert.embeddings, *model.bert.encoder.layer[: config.freeze_layers]]
     for module in frozen if config.freeze_layers else []:
         for parameter in module.parameters():
