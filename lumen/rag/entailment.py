@@ -150,7 +150,7 @@ class EntailmentModel:
         except Exception as exc:  # onnxruntime and tokenizers raise their own untyped errors
             raise VerifierModelError(f"cannot load the verifier in {folder}: {exc}") from exc
         tokenizer.enable_truncation(
-            max_length=manifest.max_tokens, strategy="only_second", direction="left"
+            max_length=manifest.max_tokens, strategy="longest_first", direction="left"
         )
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
         self._tokenizer = tokenizer

@@ -94,6 +94,9 @@ def train_cmd(
     keep_pooler: Annotated[
         bool, typer.Option("--keep-pooler", help="Keep MiniLM's pooler (default: identity).")
     ] = False,
+    all_pairs: Annotated[
+        bool, typer.Option("--all-pairs", help="Do not sample kinds down to KIND_CAPS.")
+    ] = False,
 ) -> None:
     """Train the cross-encoder from all-MiniLM-L6-v2's weights."""
     from lumen.components.model_files import minilm_dir
@@ -114,6 +117,7 @@ def train_cmd(
         freeze_layers=freeze_layers,
         init_from=init_from,
         reset_pooler=not keep_pooler,
+        capped=not all_pairs,
     )
     train(config, minilm_dir(), resume=resume)
 

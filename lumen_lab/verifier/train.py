@@ -123,7 +123,7 @@ def load_tokenizer(model_dir: Path, max_tokens: int) -> Any:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=max_tokens, strategy="only_second", direction="left")
+    tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first", direction="left")
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
     return tokenizer
 

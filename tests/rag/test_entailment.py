@@ -229,3 +229,11 @@ def test_trained_verifier_rejects_planted_hallucinations(trained, kind, sentence
     checked = verifier.check(sentence, evidence)
     assert not checked[0].supported, (kind, checked[0].score)
     assert checked[0].score < verifier.check(TRUE, evidence)[0].score
+
+
+def test_a_sentence_longer_than_the_window_is_scored(verifier_export, embedder) -> None:  # type: ignore[no-untyped-def]
+    verifier = Verifier(embedder, Bm25Encoder(), entailment=EntailmentModel(verifier_export[1]))
+    evidence = verifier.gather(embedder.embed(["Does metformin lower HbA1c?"])[0], [TRIAL])
+    long_sentence = "HbA1c decreased with metformin " + "and placebo " * 300 + "in adults."
+    checked = verifier.check(long_sentence, evidence)
+    assert len(checked) == 1 and 0.0 < checked[0].score < 1.0
