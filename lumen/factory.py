@@ -151,8 +151,18 @@ class Lumen:
 
     @cached_property
     def verifier(self) -> Verifier:
-        """Lumen's own citation check."""
-        return Verifier(self.embedder, self.bm25, threshold=self.settings.verify.support_threshold)
+        """Lumen's own citation check; fails closed (VerifierModelError) on a bad model file."""
+        verify = self.settings.verify
+        if verify.model == "lexical":
+            return Verifier(self.embedder, self.bm25, threshold=verify.support_threshold)
+        from lumen.rag.entailment import EntailmentModel
+
+        return Verifier(
+            self.embedder,
+            self.bm25,
+            entailment=EntailmentModel(verify.model_dir),
+            entailment_chunks=verify.entailment_chunks,
+        )
 
     @cached_property
     def pipeline(self) -> RagPipeline:

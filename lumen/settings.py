@@ -183,11 +183,24 @@ class RetrievalSettings(BaseModel):
 class VerifySettings(BaseModel):
     """How answer sentences are checked against the retrieved chunks."""
 
+    model: Literal["entailment", "lexical"] = Field(
+        "lexical",
+        description="lexical: MiniLM cosine + term overlap; entailment: a trained cross-encoder, "
+        "P(a source entails the sentence) (docs/verifier.md; fails closed without its files).",
+    )
+    model_dir: Path | None = Field(
+        None,
+        description="The entailment verifier folder (model-int8.onnx, tokenizer.json, "
+        "manifest.json; default lumen/models/verifier); its threshold comes from its manifest.",
+    )
+    entailment_chunks: int = Field(
+        2, ge=1, le=10, description="Chunks (closest by cosine) read with each sentence."
+    )
     support_threshold: float = Field(
         0.55,
         ge=0.0,
         le=1.0,
-        description="A sentence is supported when its best support score reaches this.",
+        description="lexical: a sentence is supported when its best support score reaches this.",
     )
     min_supported_sentences: int = Field(
         1, ge=1, description="Fewer supported sentences than this: answer extractively."

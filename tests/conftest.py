@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,3 +80,33 @@ def lumen_app(settings_env: Path, embedder, llm) -> Iterator[object]:  # type: i
 
     with build_lumen(load_settings(), embedder=embedder, llm=llm) as lumen:
         yield lumen
+
+
+@pytest.fixture(scope="session")
+def verifier_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(PyTorch folder, int8 ONNX folder) of a seeded MiniLM cross-encoder.
+
+    The head is random (seeded, scaled so that logits spread over several units): the tests
+    using it check the export, the loading, the checksums and the Verifier's plumbing, not
+    what a trained model knows.
+    """
+    pytest.importorskip("transformers")
+    import torch
+
+    from lumen.components.model_files import minilm_dir
+    from lumen.rag.entailment import TOKENIZER_FILE
+    from lumen_lab.verifier.export import export_int8, write_manifest
+    from lumen_lab.verifier.train import build_model
+
+    root = tmp_path_factory.mktemp("verifier")
+    torch.manual_seed(0)
+    model = build_model(minilm_dir())
+    with torch.no_grad():
+        model.classifier.weight.normal_(0.0, 1.0)
+    final = root / "final"
+    model.save_pretrained(str(final))
+    shutil.copyfile(minilm_dir() / TOKENIZER_FILE, final / TOKENIZER_FILE)
+    out = root / "export"
+    export_int8(final, out)
+    write_manifest(out, threshold=0.5, max_tokens=256, training={"test": True}, metrics={})
+    return final, out

@@ -1,12 +1,18 @@
 """Lumen's own check of an answer against its sources: the model's ``[n]`` is never trusted.
 
-Each answer sentence is scored against every sentence of every retrieved chunk by meaning
-(MiniLM cosine) and by wording (share of the sentence's content terms found in the chunk); a
-number in the sentence must appear in the chunk, and a negated sentence ("No, glaucoma is not
-treated with eye drops") must match a negated source sentence. A sentence about the sources
-themselves ("... is not mentioned in the source") is no claim about the question and is never
-supported, however close its words are. Supported sentences get citations from this check;
-the rest are dropped.
+With an entailment model (``verify.model: entailment``, :mod:`lumen.rag.entailment`), each
+answer sentence is read together with the few chunks closest to it by MiniLM cosine (their
+sentences sharing most of its terms), and its score is the model's P(the chunk entails the
+sentence); it is supported, and cited to those chunks only, when that reaches the model's
+threshold.
+
+Without one (the ``lexical`` scorer, kept for comparison), each answer sentence is scored
+against every sentence of every retrieved chunk by meaning (MiniLM cosine) and by wording
+(share of the sentence's content terms found in the chunk); a number in the sentence must
+appear in the chunk, and a negated sentence ("No, glaucoma is not treated with eye drops") must
+match a negated source sentence. A sentence about the sources themselves ("... is not mentioned
+in the source") is no claim about the question and is never supported, however close its words
+are. Supported sentences get citations from this check; the rest are dropped.
 """
 
 from __future__ import annotations
@@ -14,14 +20,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
+from lumen.errors import ComponentError
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.rag.select import quotable, strip_fused_heading
 from lumen.textutil import split_sentences
+
+if TYPE_CHECKING:
+    from lumen.rag.entailment import EntailmentModel
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CITATION_MARK = re.compile(r"\s*\[(?:\d+(?:\s*[,-]\s*\d+)*)\]")
@@ -100,6 +111,11 @@ def _numbers(text: str) -> frozenset[str]:
     return frozenset(n.replace(",", ".") for n in _NUMBER.findall(text))
 
 
+def content_terms(bm25: Bm25Encoder, text: str) -> frozenset[str]:
+    """Content terms of ``text``, cut to a common prefix so that word forms match."""
+    return frozenset(term[:_PREFIX] for term in bm25.tokens(text))
+
+
 def strip_citation_marks(text: str) -> str:
     """Remove the model's own ``[n]`` marks: Lumen recomputes citations."""
     return _CITATION_MARK.sub("", text).strip()
@@ -116,17 +132,27 @@ class Verifier:
         threshold: float = 0.55,
         semantic_weight: float = 0.5,
         max_citations_per_sentence: int = 2,
+        entailment: EntailmentModel | None = None,
+        entailment_chunks: int = 2,
     ) -> None:
         self._embedder = embedder
         self._bm25 = bm25
-        self._threshold = threshold
+        self._entailment = entailment
+        # With a model, ``threshold`` is its P(entailed) threshold (from its manifest).
+        self._threshold = entailment.threshold if entailment is not None else threshold
         self._semantic_weight = semantic_weight
         self._max_citations = max_citations_per_sentence
+        self._entailment_chunks = entailment_chunks
 
     @property
     def threshold(self) -> float:
         """Support score a sentence needs."""
         return self._threshold
+
+    @property
+    def scorer(self) -> str:
+        """``entailment`` (the trained model) or ``lexical`` (cosine + term overlap)."""
+        return "lexical" if self._entailment is None else "entailment"
 
     def gather(self, query_vector: np.ndarray, chunks: Sequence[RetrievedChunk]) -> Evidence:
         """Split and embed the chunks' sentences; measure each chunk's relevance to the question."""
@@ -163,7 +189,7 @@ class Verifier:
 
     def _terms(self, text: str) -> frozenset[str]:
         """Content terms of ``text``, cut to a common prefix so that word forms match."""
-        return frozenset(term[:_PREFIX] for term in self._bm25.tokens(text))
+        return content_terms(self._bm25, text)
 
     def check(self, answer: str, evidence: Evidence) -> list[CheckedSentence]:
         """Score every sentence of ``answer``; repeated sentences are marked unsupported."""
@@ -172,24 +198,90 @@ class Verifier:
         if not texts:
             return []
         vectors = self._embedder.embed(texts)
+        entailed = self._entail(texts, vectors, evidence) if self._entailment is not None else None
         checked: list[CheckedSentence] = []
         kept_vectors: list[np.ndarray] = []
-        for text, vector in zip(texts, vectors, strict=True):
+        for position, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
             if any(float(vector @ other) >= _DUPLICATE_COSINE for other in kept_vectors):
                 checked.append(CheckedSentence(text, 0.0, False, (), "repeats an earlier sentence"))
                 continue
-            result = self._score(text, vector, evidence)
+            if entailed is not None:
+                result = self._judge(text, entailed[position])
+            else:
+                result = self._score(text, vector, evidence)
             checked.append(result)
             if result.supported:
                 kept_vectors.append(vector)
         return checked
 
-    def _score(self, text: str, vector: np.ndarray, evidence: Evidence) -> CheckedSentence:
-        terms = self._terms(text)
-        if len(terms) < _MIN_CLAIM_TERMS:
+    def _unchecked(self, text: str) -> CheckedSentence | None:
+        """The verdict on a sentence that is no claim to check, else None."""
+        if len(self._terms(text)) < _MIN_CLAIM_TERMS:
             return CheckedSentence(text, 0.0, False, (), "too short to check")
         if speaks_of_sources(text):
             return CheckedSentence(text, 0.0, False, (), "speaks of the sources, not the question")
+        return None
+
+    def _entail(
+        self, texts: list[str], vectors: np.ndarray, evidence: Evidence
+    ) -> list[list[Support]]:
+        """Each sentence's supports: P(entailed) by each of its closest chunks, best first.
+
+        All (sentence, chunk) pairs go to the model in one call; a sentence that is no claim to
+        check gets none.
+        """
+        from lumen.rag.entailment import select_evidence
+
+        if self._entailment is None:
+            raise ComponentError("the entailment scorer is not loaded")
+        pairs: list[tuple[str, str]] = []
+        owners: list[tuple[int, int, str]] = []  # sentence, chunk, snippet
+        sentence_terms: list[frozenset[str]] | None = None
+        for position, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+            if self._unchecked(text) is not None or not evidence.sentences:
+                continue
+            if sentence_terms is None:
+                sentence_terms = [self._terms(s) for s in evidence.sentences]
+            cosines = evidence.vectors @ vector
+            best: dict[int, int] = {}  # chunk → its sentence closest to this one
+            for i, owner in enumerate(evidence.owners):
+                if owner not in best or cosines[i] > cosines[best[owner]]:
+                    best[owner] = i
+            closest = sorted(best, key=lambda c: float(cosines[best[c]]), reverse=True)
+            claim_terms = self._terms(text)
+            for chunk in closest[: self._entailment_chunks]:
+                members = [i for i, owner in enumerate(evidence.owners) if owner == chunk]
+                passage = select_evidence(
+                    claim_terms,
+                    [evidence.sentences[i] for i in members],
+                    [sentence_terms[i] for i in members],
+                )
+                pairs.append((text, passage))
+                owners.append((position, chunk, evidence.sentences[best[chunk]]))
+        probabilities = self._entailment.probabilities(pairs)
+        supports: list[list[Support]] = [[] for _ in texts]
+        for (position, chunk, snippet), p in zip(owners, probabilities, strict=True):
+            supports[position].append(Support(chunk, float(p), snippet))
+        for row in supports:
+            row.sort(key=lambda s: s.score, reverse=True)
+        return supports
+
+    def _judge(self, text: str, supports: list[Support]) -> CheckedSentence:
+        """Supported when a chunk entails the sentence; cited to the chunks that do."""
+        unchecked = self._unchecked(text)
+        if unchecked is not None:
+            return unchecked
+        best_score = supports[0].score if supports else 0.0
+        passing = tuple(s for s in supports if s.score >= self._threshold)[: self._max_citations]
+        if passing:
+            return CheckedSentence(text, best_score, True, passing)
+        return CheckedSentence(text, best_score, False, (), "not entailed by the sources")
+
+    def _score(self, text: str, vector: np.ndarray, evidence: Evidence) -> CheckedSentence:
+        unchecked = self._unchecked(text)
+        if unchecked is not None:
+            return unchecked
+        terms = self._terms(text)
         numbers = _numbers(text)
         negated = is_negated(text)
         cosines = evidence.vectors @ vector if len(evidence.sentences) else np.zeros(0)

@@ -41,7 +41,7 @@ def training_pairs(medquad_dir: Path, config: RerankConfig) -> tuple[list[QAPair
     """The pairs the reranker may train on, in a seeded order, and what was held out."""
     held = held_out(medquad_dir, share=config.dev_share)
     pairs = [p for p in iter_qa_pairs(medquad_dir) if p.question and not held.excludes(p)]
-    random.Random(config.seed).shuffle(pairs)  # noqa: S311 - seeded sampling
+    random.Random(config.seed).shuffle(pairs)
     return pairs, held
 
 
@@ -67,7 +67,7 @@ def build_groups(
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Group]:
     """Up to ``config.questions`` groups from ``pairs`` (questions without a positive skipped)."""
-    rng = random.Random(config.seed + 1)  # noqa: S311 - seeded sampling
+    rng = random.Random(config.seed + 1)
     wanted = config.questions
     made = 0
     for pair in pairs:

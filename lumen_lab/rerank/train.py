@@ -38,7 +38,7 @@ def _order(count: int, config: RerankConfig) -> list[int]:
     order: list[int] = []
     for epoch in range(config.epochs):
         indices = list(range(count))
-        random.Random(config.seed * 1000 + epoch).shuffle(indices)  # noqa: S311 - seeded sampling
+        random.Random(config.seed * 1000 + epoch).shuffle(indices)
         order.extend(indices)
     return order
 

@@ -165,7 +165,7 @@ class DevItem:
 
 def _rng(seed: int, key: str) -> random.Random:
     digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))  # noqa: S311 - seeded sampling
+    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def typo(word: str, rng: random.Random) -> str:

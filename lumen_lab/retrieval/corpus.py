@@ -35,7 +35,7 @@ def reduced_corpus(
     by_folder = {v: k for k, v in folders.items()}
     every = [f"medquad:{by_folder.get(f.parent.name, f.parent.name)}/{f.stem}" for f in files]
     rest = sorted(set(every) - wanted)
-    chosen = sorted(wanted | set(random.Random(seed).sample(rest, min(others, len(rest)))))  # noqa: S311 - seeded sampling
+    chosen = sorted(wanted | set(random.Random(seed).sample(rest, min(others, len(rest)))))
     copied = []
     for doc_id in chosen:
         source = document_file(medquad_dir, doc_id, folders)

@@ -69,7 +69,7 @@ def benchmark_pairs(
     new = {(relative(p), p.qid): p for p in every}
     for keyed in [k for name, k in (("file", old), ("path", new)) if name in keyings]:
         keys = sorted(keyed)
-        for key in random.Random(BENCH_SEED).sample(keys, min(sample, len(keys))):  # noqa: S311 - seeded sampling
+        for key in random.Random(BENCH_SEED).sample(keys, min(sample, len(keys))):
             pair = keyed[key]
             chosen[(pair.doc_id, pair.qid)] = pair
     return list(chosen.values())

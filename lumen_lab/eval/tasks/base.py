@@ -91,7 +91,7 @@ class TaskKind(ABC):
         """Items to evaluate: shuffled with the seed if the task says so, then --limit."""
         chosen = list(items)
         if self.spec.shuffle:
-            random.Random(self.ctx.options.seed).shuffle(chosen)  # noqa: S311 - sampling
+            random.Random(self.ctx.options.seed).shuffle(chosen)
         limit = self.ctx.options.limit or self.spec.default_limit
         return chosen[:limit] if limit else chosen
 

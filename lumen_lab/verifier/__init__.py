@@ -1,0 +1,1 @@
+"""The entailment verifier's lab: training data, training, export and evaluation."""
