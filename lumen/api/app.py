@@ -12,7 +12,12 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from lumen import __version__
 from lumen.api.deps import limit_by_ip
-from lumen.api.errors import ERROR_RESPONSES, OPENAI_PREFIX, install_error_handlers
+from lumen.api.errors import (
+    ERROR_RESPONSES,
+    OPENAI_ERROR_RESPONSES,
+    OPENAI_PREFIX,
+    install_error_handlers,
+)
 from lumen.api.middleware import (
     BodySizeLimit,
     CatchAll,
@@ -89,7 +94,12 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     # The OpenAI-compatible API, beside Lumen's own (its errors take OpenAI's shape).
-    app.include_router(openai.router, prefix=OPENAI_PREFIX, dependencies=[Depends(limit_by_ip)])
+    app.include_router(
+        openai.router,
+        prefix=OPENAI_PREFIX,
+        dependencies=[Depends(limit_by_ip)],
+        responses=OPENAI_ERROR_RESPONSES,
+    )
     app.include_router(health.router)
     if index_token:
         from lumen.api.routes import index_proxy

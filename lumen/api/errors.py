@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from lumen.api.openai_schemas import OpenAIErrorResponse
 from lumen.api.schemas import ErrorResponse
 from lumen.components.kv.base import KVUnavailable
 from lumen.errors import (
@@ -62,6 +63,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "The request is not valid; `fields` names what is wrong"),
         (429, "Too many requests; retry after `Retry-After` seconds"),
         (503, "A part Lumen depends on is unavailable; retry after `Retry-After` seconds"),
+    )
+}
+
+# The same statuses under /v1, in OpenAI's error shape (invalid input is a 400 there).
+OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": OpenAIErrorResponse, "description": description}
+    for status, description in (
+        (400, "The request is not valid, or asks for something Lumen does not support"),
+        (401, "No API key or session, or it ended"),
+        (403, "The role does not allow it"),
+        (404, "No such model (or the role may not use it)"),
+        (413, "The request body is too large"),
+        (429, "Too many requests; retry after `Retry-After` seconds"),
+        (503, "A part Lumen depends on is unavailable; retry after `Retry-After` seconds"),
+        (504, "The language model took too long"),
     )
 }
 

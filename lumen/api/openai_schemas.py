@@ -183,3 +183,18 @@ class ModelList(BaseModel):
 
     object: Literal["list"] = "list"
     data: list[ModelOut]
+
+
+class OpenAIErrorBody(BaseModel):
+    """What went wrong, as OpenAI's SDKs read it."""
+
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Every error under ``/v1``: ``{"error": {message, type, param, code}}``."""
+
+    error: OpenAIErrorBody
