@@ -20,6 +20,27 @@ def _sources_dir() -> Path:
     return Path(configured) if configured else REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(autouse=True)
+def _logging_state_restored() -> Iterator[None]:
+    """Every test leaves logging as it found it: levels, handlers, propagation.
+
+    The service's set-up (``lumen serve``, the observability tests) reconfigures the root and
+    uvicorn's loggers; without this, a later test would log at INFO into a closed stream.
+    """
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.Logger.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate, lg.disabled) for lg in loggers]
+    yield
+    for logger, level, handlers, propagate, disabled in saved:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.disabled = disabled
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared datasets (skips the test where they are absent)."""
