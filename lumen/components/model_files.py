@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from pathlib import Path
 
@@ -38,3 +39,12 @@ def embedding_identity(model_dir: Path, dim: int) -> str:
         packaged = False
     name = "all-MiniLM-L6-v2" if packaged else model_dir.name
     return f"{name}/dim{dim}"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (the checksums in the shipped models' manifests)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lumen.components.model_files import file_sha256
 from lumen.errors import ComponentError, MissingExtraError
 
 FORMAT = "lumen-entailment-verifier"
@@ -56,15 +57,6 @@ class VerifierModelError(ComponentError):
 def default_model_dir() -> Path:
     """Where ``lumen lab verifier install`` puts the verifier inside the package."""
     return Path(str(resources.files("lumen") / "models" / "verifier"))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def manifest_checksum(data: dict[str, Any]) -> str:
@@ -128,7 +120,7 @@ class EntailmentModel:
                     f"the verifier file {path} is missing; answers cannot be checked, so none "
                     "will be given"
                 )
-            if sha256_file(path) != expected:
+            if file_sha256(path) != expected:
                 raise VerifierModelError(
                     f"the verifier file {path} does not match its checksum (damaged or edited); "
                     "answers cannot be checked, so none will be given"

@@ -8,7 +8,6 @@ is missing or altered. Training lives in ``lumen_lab.rerank``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lumen.components.model_files import file_sha256
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -31,15 +31,6 @@ TOKENIZER = "tokenizer.json"
 def default_model_dir() -> Path:
     """The reranker shipped in the package."""
     return Path(str(resources.files("lumen.rag") / "model" / "reranker"))
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(model_dir: Path) -> dict[str, object]:

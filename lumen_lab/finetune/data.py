@@ -320,15 +320,6 @@ def render(example: Example, tokenizer: Any, recipe: Recipe) -> dict[str, Any]:
     return record
 
 
-def sha256_of_file(path: Path) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def sources_dir(options: DataOptions) -> Path:
     """The datasets folder: the recipe's, else Lumen's ``paths.sources_dir``."""
     if options.sources_dir:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lumen.components.model_files import file_sha256
 from lumen_lab.finetune.config import Recipe
 from lumen_lab.finetune.data import (
     MANIFEST,
@@ -21,7 +22,6 @@ from lumen_lab.finetune.data import (
     Example,
     collect,
     render,
-    sha256_of_file,
     sources_dir,
 )
 
@@ -94,7 +94,7 @@ def prepare(
             "by_source": counts,
             "labels": labels,
             "retrieved_passages": retrieved,
-            "sha256": sha256_of_file(path),
+            "sha256": file_sha256(path),
         }
     root = sources_dir(recipe.data)
     inputs = {"pubmedqa": data_hash(root / recipe.data.pubmedqa)}

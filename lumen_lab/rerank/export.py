@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from lumen.components.model_files import minilm_dir
-from lumen.rag.rerank import FORMAT, GRAPH, MANIFEST, TOKENIZER, file_sha256
+from lumen.components.model_files import file_sha256, minilm_dir
+from lumen.rag.rerank import FORMAT, GRAPH, MANIFEST, TOKENIZER
 from lumen_lab.rerank.model import CrossEncoder
 
 logger = logging.getLogger(__name__)

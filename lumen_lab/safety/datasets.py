@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lumen.components.model_files import file_sha256
 from lumen.errors import InputError
 from lumen.safety.datafiles import own_data_path
 
@@ -91,10 +92,6 @@ def _split_key(source: str, text: str) -> str:
     return hashlib.sha256(f"{SPLIT_SEED}|{source}|{normalise(text)}".encode()).hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def safety_dir(sources_dir: Path) -> Path:
     """The ``safety/`` folder of the shared data, or an InputError naming what is missing."""
     folder = Path(sources_dir) / "safety"
@@ -125,7 +122,7 @@ def load_xstest(sources_dir: Path) -> tuple[list[Example], str]:
                 out.append(Example(text, "harmful", "general", "xstest"))
             else:
                 out.append(Example(text, "ordinary", f"xstest_{kind}", "xstest"))
-    return out, _sha256(path)
+    return out, file_sha256(path)
 
 
 def load_medsafetybench(sources_dir: Path) -> tuple[list[Example], dict[str, str]]:
@@ -144,7 +141,7 @@ def load_medsafetybench(sources_dir: Path) -> tuple[list[Example], dict[str, str
                 text = (row.get("harmful_medical_request") or "").strip()
                 if text:
                     out.append(Example(text, "harmful", subtype, "medsafetybench"))
-        hashes[f"safety/{path.relative_to(folder.parent)}"] = _sha256(path)
+        hashes[f"safety/{path.relative_to(folder.parent)}"] = file_sha256(path)
     return out, hashes
 
 
@@ -176,7 +173,7 @@ def load_own_examples() -> tuple[list[Example], str]:
         if row["label"] not in LABELS:
             raise ValueError(f"unknown label {row['label']!r} in {path}")
         out.append(Example(row["text"], row["label"], row.get("subtype"), "own"))
-    return out, _sha256(path)
+    return out, file_sha256(path)
 
 
 def _assign_split(examples: Iterable[Example]) -> list[Example]:

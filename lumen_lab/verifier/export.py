@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from lumen.components.model_files import file_sha256
 from lumen.rag.entailment import (
     FORMAT,
     MANIFEST_FILE,
     MODEL_FILE,
     TOKENIZER_FILE,
     manifest_checksum,
-    sha256_file,
 )
 
 _OPSET = 17
@@ -116,8 +116,8 @@ def write_manifest(
         "max_tokens": max_tokens,
         "threshold": round(float(threshold), 4),
         "files": {
-            MODEL_FILE: sha256_file(out_dir / MODEL_FILE),
-            TOKENIZER_FILE: sha256_file(out_dir / TOKENIZER_FILE),
+            MODEL_FILE: file_sha256(out_dir / MODEL_FILE),
+            TOKENIZER_FILE: file_sha256(out_dir / TOKENIZER_FILE),
         },
         "training": training,
         "metrics": metrics,
