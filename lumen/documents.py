@@ -10,6 +10,8 @@ from typing import Any, Literal, get_args
 CollectionName = Literal["knowledge", "drugs", "regulatory"]
 STANDARD_COLLECTIONS: tuple[CollectionName, ...] = get_args(CollectionName)
 KNOWLEDGE, DRUGS, REGULATORY = STANDARD_COLLECTIONS
+#: Any collection's name (uploads create collections beside the standard ones).
+COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 @dataclass(frozen=True)

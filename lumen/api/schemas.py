@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from lumen.documents import CollectionName
+from lumen.documents import COLLECTION_NAME_PATTERN
 
 T = TypeVar("T")
 
@@ -30,6 +30,9 @@ Text = Annotated[str, AfterValidator(valid_text)]
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 """An object id (a UUID, a session id): letters, digits, ``-`` and ``_``, up to 64."""
+
+CollectionRef = Annotated[str, StringConstraints(pattern=COLLECTION_NAME_PATTERN)]
+"""A collection: ``knowledge``, ``drugs``, ``regulatory`` or an organisation's own."""
 
 DemographicValue = bool | int | float | Text | None
 """Booleans first: ``true`` stays ``true`` (not 1)."""
@@ -92,6 +95,9 @@ class UserPublic(BaseModel):
     id: str
     email: str
     role: RoleName
+    organisation: str | None = Field(
+        None, description="A pharma user's organisation: the collection they upload to."
+    )
     two_factor_enabled: bool
     created_at: datetime
     last_login_at: datetime | None = None
@@ -274,8 +280,12 @@ class MessageCreate(Strict):
     """A question."""
 
     content: Text = Field(min_length=1, max_length=4000, description="The question.")
-    collections: list[CollectionName] | None = Field(
-        None, description="Collections to search; patients: knowledge only."
+    collections: list[CollectionRef] | None = Field(
+        None,
+        max_length=8,
+        description="Collections to search: patients knowledge only; pharma users and admins "
+        "also drugs and regulatory, a pharma user their organisation's collection, an admin "
+        "any existing one.",
     )
     use_profile: bool = Field(
         False, description="Consent to let the answer take the patient profile into account."

@@ -25,6 +25,7 @@ def user_public(user: User) -> UserPublic:
         id=user.id,
         email=user.email,
         role=user.role,  # type: ignore[arg-type]
+        organisation=user.organisation,
         two_factor_enabled=user.totp_enabled,
         created_at=user.created_at,
         last_login_at=user.last_login_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
@@ -19,6 +20,7 @@ from lumen.errors import (
     ConflictError,
     FieldError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
 )
 from lumen.security.passwords import (
@@ -53,6 +55,32 @@ BAD_CREDENTIALS = "wrong e-mail address or password"
 def allowed_collections(role: str) -> tuple[str, ...]:
     """Collections a role may search: patients the consumer knowledge, others everything."""
     return ALL_COLLECTIONS if role in ("pharma", "admin") else KNOWLEDGE_ONLY
+
+
+def check_search_access(
+    user: User, collection: str, *, existing: Callable[[], Iterable[str]]
+) -> None:
+    """Whether ``user`` may search ``collection``.
+
+    Patients search the consumer knowledge, pharma users and admins every standard collection;
+    a pharma user also the collection named after their organisation (their uploads), an admin
+    any collection that ``existing`` lists. Any other name reads as unknown, so another
+    organisation's collection is not revealed.
+
+    Raises:
+        FieldError: an unknown collection, or one the user may not know of.
+        PermissionDeniedError: a standard collection the role may not search.
+
+    """
+    if collection in STANDARD_COLLECTIONS:
+        if collection not in allowed_collections(user.role):
+            raise PermissionDeniedError(f"your role cannot search the '{collection}' collection")
+        return
+    if user.role == "pharma" and user.organisation == collection:
+        return
+    if user.role == "admin" and collection in set(existing()):
+        return
+    raise FieldError("collections", f"unknown collection: {collection}")
 
 
 def utcnow(services: Services) -> datetime:

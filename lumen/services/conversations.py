@@ -12,19 +12,18 @@ from sqlalchemy.orm import Session
 
 from lumen.components.llm.base import LLMTimeout
 from lumen.db.models import Conversation, Feedback, Message, PatientProfile, User, new_id
-from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
+from lumen.documents import KNOWLEDGE
 from lumen.errors import (
     ComponentError,
     FieldError,
     IndexUnavailable,
     InputError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
 )
 from lumen.rag.answer import Answer
 from lumen.rag.pipeline import AskOptions, validate_question
-from lumen.services.accounts import allowed_collections, utcnow
+from lumen.services.accounts import check_search_access, utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.model_queue import ModelBusyError
@@ -262,13 +261,8 @@ def submit_question(
     )
     question = validate_question(content, services.settings.verify.max_question_chars)
     chosen = tuple(dict.fromkeys(collections or [KNOWLEDGE]))
-    allowed = allowed_collections(user.role)
-    unknown = [c for c in chosen if c not in STANDARD_COLLECTIONS]
-    if unknown:
-        raise FieldError("collections", f"unknown collection: {unknown[0]}")
-    denied = [c for c in chosen if c not in allowed]
-    if denied:
-        raise PermissionDeniedError(f"your role cannot search the '{denied[0]}' collection")
+    for collection in chosen:
+        check_search_access(user, collection, existing=services.lumen.store.collections)
     patient_context = None
     if use_profile:
         patient_context = _consented_context(services, db, user, profile_id, actor)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lumen.db.models import Job, Upload, User, new_id
+from lumen.documents import COLLECTION_NAME_PATTERN
 from lumen.errors import (
     ComponentError,
     ConflictError,
@@ -34,7 +35,7 @@ from lumen.services.jobs import create_job, finish_job, get_job
 
 logger = logging.getLogger(__name__)
 
-_COLLECTION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COLLECTION = re.compile(COLLECTION_NAME_PATTERN)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -266,3 +266,55 @@ def test_broker_down_is_503_and_the_upload_is_not_left_queued(
             assert "upload again" in listing["items"][0]["error"]
     finally:
         services.close()
+
+
+def _ask(client: TestClient, who: Account, question: str, collections: list[str]):  # type: ignore[no-untyped-def]
+    created = client.post("/api/v1/conversations", json={"title": "t"}, headers=who.headers)
+    assert created.status_code == 201, created.text
+    return client.post(
+        f"/api/v1/conversations/{created.json()['id']}/messages",
+        json={"content": question, "collections": collections},
+        headers=who.headers,
+    )
+
+
+def test_pharma_users_ask_their_organisations_collection(
+    client: TestClient, services: Services
+) -> None:
+    org = _collection()
+    pharma = _pharma(services, sign_up(client, "pharma@example.org"), org)
+    rival = _pharma(services, sign_up(client, "rival@example.org"), "globex")
+    patient = sign_up(client, "patient@example.org")
+    admin = make_admin(services, sign_up(client, "admin@example.org"))
+    me = client.get("/api/v1/me", headers=pharma.headers)
+    assert me.status_code == 200, me.text
+    assert me.json()["organisation"] == org  # the web app offers it beside the standard ones
+
+    files = [("files", ("measles.md", MEASLES.encode(), "text/markdown"))]
+    upload = client.post(f"/api/v1/collections/{org}/uploads", files=files, headers=pharma.headers)
+    assert upload.status_code == 202, upload.text
+    assert _finished(client, pharma, upload.json()["items"][0]["job_id"])["state"] == "succeeded"
+
+    question = "How is measles prevented?"
+    answered = _ask(client, pharma, question, [org])
+    assert answered.status_code == 201, answered.text
+    answer = answered.json()["answer"]
+    assert not answer["abstained"], answer
+    assert [c["title"] for c in answer["citations"]] == ["Measles"]
+    assert "MMR" in answer["answer"]
+    # Together with a standard collection, the organisation's documents still count.
+    both = _ask(client, pharma, question, ["drugs", org])
+    assert both.status_code == 201, both.text
+
+    # Everyone else: the collection reads as unknown (its existence is not revealed) ...
+    for outsider in (rival, patient):
+        refused = _ask(client, outsider, question, [org])
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["fields"][0]["field"] == "collections"
+    # ... a patient still may not search a standard collection beyond knowledge ...
+    assert _ask(client, patient, question, ["drugs"]).status_code == 403
+    # ... and an admin may search any collection that exists, but not an invented one.
+    assert _ask(client, admin, question, [org]).status_code == 201
+    assert _ask(client, admin, question, ["no-such-collection"]).status_code == 422
+    # A name that cannot be a collection is refused by the schema.
+    assert _ask(client, pharma, question, ["../etc"]).status_code == 422

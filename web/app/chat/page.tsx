@@ -75,6 +75,10 @@ function Chat({ user }: { user: User }) {
   const inputRef = useRef<HTMLTextAreaElement>(null);
   const endRef = useRef<HTMLDivElement>(null);
   const canChooseCollections = user.role === "pharma" || user.role === "admin";
+  const choices =
+    user.role === "pharma" && user.organisation
+      ? [...COLLECTIONS, { name: user.organisation, label: `${user.organisation} documents (your organisation)` }]
+      : COLLECTIONS;
 
   useEffect(() => {
     setText((current) => current || readDraft());
@@ -301,7 +305,7 @@ function Chat({ user }: { user: User }) {
           {canChooseCollections ? (
             <fieldset className="collections">
               <legend>Search in</legend>
-              {COLLECTIONS.map((c) => (
+              {choices.map((c) => (
                 <label key={c.name} className="checkbox">
                   <input
                     type="checkbox"

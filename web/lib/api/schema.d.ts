@@ -1479,9 +1479,9 @@ export interface components {
         MessageCreate: {
             /**
              * Collections
-             * @description Collections to search; patients: knowledge only.
+             * @description Collections to search: patients knowledge only; pharma users and admins also drugs and regulatory, a pharma user their organisation's collection, an admin any existing one.
              */
-            collections?: ("knowledge" | "drugs" | "regulatory")[] | null;
+            collections?: string[] | null;
             /**
              * Content
              * @description The question.
@@ -1941,6 +1941,11 @@ export interface components {
             id: string;
             /** Last Login At */
             last_login_at?: string | null;
+            /**
+             * Organisation
+             * @description A pharma user's organisation: the collection they upload to.
+             */
+            organisation?: string | null;
             /**
              * Role
              * @enum {string}
