@@ -87,19 +87,25 @@ def model_id(collection: str) -> str:
     return MODEL_PREFIX if collection == KNOWLEDGE else f"{MODEL_PREFIX}-{collection}"
 
 
-def models_for(role: str) -> list[ModelInfo]:
-    """The models a role may use."""
-    allowed = allowed_collections(role)
-    return [
+def models_for(user: User) -> list[ModelInfo]:
+    """The models a user may use: their role's collections, and a pharma user's organisation's."""
+    allowed = allowed_collections(user.role)
+    models = [
         ModelInfo(model_id(c), c, _DESCRIPTIONS.get(c, c))
         for c in STANDARD_COLLECTIONS
         if c in allowed
     ]
+    organisation = user.organisation
+    if user.role == "pharma" and organisation and organisation not in STANDARD_COLLECTIONS:
+        models.append(
+            ModelInfo(model_id(organisation), organisation, f"{organisation}'s own documents")
+        )
+    return models
 
 
-def collection_for(model: str, role: str) -> str:
-    """The collection behind ``model`` for this role, or ModelNotFoundError."""
-    for info in models_for(role):
+def collection_for(model: str, user: User) -> str:
+    """The collection behind ``model`` for this user, or ModelNotFoundError."""
+    for info in models_for(user):
         if info.id == model:
             return info.collection
     raise ModelNotFoundError(
@@ -193,7 +199,7 @@ def start_completion(
     actor: Actor,
 ) -> PendingQuestion:
     """Check and rate-limit the question like any other; stored as a new conversation."""
-    collection = collection_for(model, user.role)
+    collection = collection_for(model, user)
     return conversations.submit_question(
         services,
         db,

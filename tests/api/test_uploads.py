@@ -318,3 +318,22 @@ def test_pharma_users_ask_their_organisations_collection(
     assert _ask(client, admin, question, ["no-such-collection"]).status_code == 422
     # A name that cannot be a collection is refused by the schema.
     assert _ask(client, pharma, question, ["../etc"]).status_code == 422
+
+    # The OpenAI-compatible API offers the same collection as the model lumen-<organisation>.
+    ids = [m["id"] for m in client.get("/v1/models", headers=pharma.headers).json()["data"]]
+    assert ids == ["lumen", "lumen-drugs", "lumen-regulatory", f"lumen-{org}"]
+    completion = client.post(
+        "/v1/chat/completions",
+        json={"model": f"lumen-{org}", "messages": [{"role": "user", "content": question}]},
+        headers=pharma.headers,
+    )
+    assert completion.status_code == 200, completion.text
+    assert "MMR" in completion.json()["choices"][0]["message"]["content"]
+    rival_ids = [m["id"] for m in client.get("/v1/models", headers=rival.headers).json()["data"]]
+    assert f"lumen-{org}" not in rival_ids
+    refused = client.post(
+        "/v1/chat/completions",
+        json={"model": f"lumen-{org}", "messages": [{"role": "user", "content": question}]},
+        headers=rival.headers,
+    )
+    assert refused.status_code == 404

@@ -54,7 +54,7 @@ def list_models(caller: CurrentCaller, services: ServicesDep) -> ModelList:
     return ModelList(
         data=[
             ModelOut(id=m.id, created=created, description=m.description)
-            for m in openai_api.models_for(caller.user.role)
+            for m in openai_api.models_for(caller.user)
         ]
     )
 
