@@ -9,19 +9,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lumen.components import onnx_export
 from lumen.components.model_files import embedding_identity
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
-
-_OPSET = 17
 
 
 def _model_fingerprint(model_dir: Path) -> str:
@@ -46,12 +44,10 @@ def export_int8(model_dir: Path, out_dir: Path) -> Path:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
         from transformers import AutoModel
     except ImportError as exc:
-        raise MissingExtraError("torch/transformers/onnxruntime", "embedded") from exc
+        raise MissingExtraError("torch/transformers", "embedded") from exc
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(str(model_dir)).eval()
 
     class _Wrapper(torch.nn.Module):
@@ -64,43 +60,13 @@ def export_int8(model_dir: Path, out_dir: Path) -> Path:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
-    dummy = torch.ones((2, 8), dtype=torch.long)
-    fp32 = out_dir / "model-fp32.onnx"
     logger.warning("exporting the embedding model to int8 ONNX (once, about 10 s)")
-    root_logger = logging.getLogger()
-    previous_level = root_logger.level
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Wrapper(model),
-            (dummy, dummy, torch.zeros_like(dummy)),
-            str(fp32),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "seq"},
-                "attention_mask": {0: "batch", 1: "seq"},
-                "token_type_ids": {0: "batch", 1: "seq"},
-                "last_hidden_state": {0: "batch", 1: "seq"},
-            },
-            opset_version=_OPSET,
-            dynamo=False,
-        )
-    partial = out_dir / "model-int8.onnx.partial"
-    root_logger.setLevel(logging.ERROR)  # the quantizer logs advice meant for image models
-    try:
-        quantize_dynamic(
-            str(fp32),
-            str(partial),
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            weight_type=QuantType.QInt8,
-        )
-    finally:
-        root_logger.setLevel(previous_level)
-    os.replace(partial, target)
-    fp32.unlink(missing_ok=True)
-    return target
+    return onnx_export.export_int8(
+        _Wrapper(model),
+        target,
+        output_name="last_hidden_state",
+        output_axes={0: "batch", 1: "seq"},
+    )
 
 
 class OnnxEmbedder:
