@@ -184,9 +184,10 @@ class VerifySettings(BaseModel):
     """How answer sentences are checked against the retrieved chunks."""
 
     model: Literal["entailment", "lexical"] = Field(
-        "lexical",
-        description="lexical: MiniLM cosine + term overlap; entailment: a trained cross-encoder, "
-        "P(a source entails the sentence) (docs/verifier.md; fails closed without its files).",
+        "entailment",
+        description="entailment: the trained cross-encoder shipped in lumen/models/verifier, "
+        "P(a source entails the sentence) (docs/verifier.md; fails closed without its files); "
+        "lexical: MiniLM cosine + term overlap (at chance on hallucinated conclusions).",
     )
     model_dir: Path | None = Field(
         None,

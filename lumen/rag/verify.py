@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,6 +62,28 @@ _NEGATION = re.compile(
 def is_negated(sentence: str) -> bool:
     """True for a sentence holding a negation word ("not", "no", "never", "doesn't" ...)."""
     return bool(_NEGATION.search(sentence.replace("’", "'")))
+
+
+_UP = re.compile(
+    r"\b(?:increas(?:e|es|ed|ing)|ris(?:e|es|ing)|rose|risen|elevat(?:e|es|ed|ion)|higher|raised)\b",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(
+    r"\b(?:decreas(?:e|es|ed|ing)|reduc(?:e|es|ed|ing|tion)|lower(?:ed|ing)?|declin(?:e|es|ed|ing)"
+    r"|f[ae]ll|falls|falling|drop(?:s|ped)?)\b",
+    re.IGNORECASE,
+)
+
+
+def direction(sentence: str) -> str:
+    """``up``, ``down``, ``both`` or ``none``: the change the sentence reports."""
+    up, down = bool(_UP.search(sentence)), bool(_DOWN.search(sentence))
+    return "both" if up and down else "up" if up else "down" if down else "none"
+
+
+def opposite_direction(claim: str, source: str) -> bool:
+    """True when the claim reports only a rise and the source only a fall, or the reverse."""
+    return {direction(claim), direction(source)} == {"up", "down"}
 
 
 def speaks_of_sources(sentence: str) -> bool:
@@ -206,7 +228,7 @@ class Verifier:
                 checked.append(CheckedSentence(text, 0.0, False, (), "repeats an earlier sentence"))
                 continue
             if entailed is not None:
-                result = self._judge(text, entailed[position])
+                result = self._judge(text, entailed[position], evidence)
             else:
                 result = self._score(text, vector, evidence)
             checked.append(result)
@@ -266,11 +288,28 @@ class Verifier:
             row.sort(key=lambda s: s.score, reverse=True)
         return supports
 
-    def _judge(self, text: str, supports: list[Support]) -> CheckedSentence:
-        """Supported when a chunk entails the sentence; cited to the chunks that do."""
+    def _judge(self, text: str, supports: list[Support], evidence: Evidence) -> CheckedSentence:
+        """Supported when a chunk entails the sentence; cited to the chunks that do.
+
+        A chunk counts at half its score when it does not state every number of the sentence,
+        or when its sentence closest to the claim reports the opposite change (a rise for a
+        fall): the model reads numbers and directions poorly, and either is a hallucination.
+        """
         unchecked = self._unchecked(text)
         if unchecked is not None:
             return unchecked
+        numbers = _numbers(text)
+        supports = sorted(
+            (
+                replace(s, score=s.score / 2)
+                if not numbers <= evidence.chunk_numbers[s.chunk_index]
+                or opposite_direction(text, s.snippet)
+                else s
+                for s in supports
+            ),
+            key=lambda s: s.score,
+            reverse=True,
+        )
         best_score = supports[0].score if supports else 0.0
         passing = tuple(s for s in supports if s.score >= self._threshold)[: self._max_citations]
         if passing:

@@ -53,6 +53,9 @@ def build_data(
     llm_items: Annotated[
         int, typer.Option(help="New SmolLM2 conclusions to generate (-1: all; cached reused).")
     ] = 0,
+    neighbours: Annotated[
+        int, typer.Option(help="Other abstracts' conclusions per training item (negatives).")
+    ] = 1,
 ) -> None:
     """Split PubMedQA dev items by pmid, then write train/validation/dev pairs."""
     from lumen_lab.verifier.data import build_dataset, save_dataset
@@ -68,6 +71,7 @@ def build_data(
         validation=validation,
         medquad_docs=medquad_docs,
         llm_items=None if llm_items < 0 else llm_items,
+        train_neighbours=neighbours,
     )
     manifest = save_dataset(dataset, work / "data")
     typer.echo(
@@ -81,6 +85,9 @@ def train_cmd(
     epochs: Annotated[float, typer.Option(help="Passes over the training pairs.")] = 1.0,
     batch_size: Annotated[int, typer.Option(help="Pairs per step.")] = 16,
     learning_rate: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 8e-5,
+    head_learning_rate: Annotated[
+        float, typer.Option(help="Peak learning rate of the new head (0: as the encoder).")
+    ] = 0.0,
     max_tokens: Annotated[int, typer.Option(help="Tokens of sentence + evidence.")] = 192,
     max_pairs: Annotated[int, typer.Option(help="Train on a sample of this many (0: all).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed.")] = 13,
@@ -110,6 +117,7 @@ def train_cmd(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate,
         max_tokens=max_tokens,
         max_pairs=max_pairs,
         seed=seed,

@@ -369,20 +369,29 @@ def _clean_llm(text: str) -> list[str]:
 # --- pairs ------------------------------------------------------------------------------------
 
 
-def _neighbour(item: Item, pool: list[Item]) -> Item:
-    """The other item sharing most MeSH terms with ``item`` (Jaccard), pmid breaking ties."""
+def _neighbours(item: Item, pool: list[Item], count: int) -> list[Item]:
+    """The ``count`` other items sharing most MeSH terms (Jaccard), pmid breaking ties."""
 
     def key(other: Item) -> tuple[float, str]:
         union = len(item.mesh | other.mesh) or 1
         return (-len(item.mesh & other.mesh) / union, other.pmid)
 
-    return min((o for o in pool if o.pmid != item.pmid), key=key)
+    return sorted((o for o in pool if o.pmid != item.pmid), key=key)[:count]
 
 
 def pubmedqa_pairs(
-    items: list[Item], llm_conclusions: dict[str, str], *, seed: int, split: str
+    items: list[Item],
+    llm_conclusions: dict[str, str],
+    *,
+    seed: int,
+    split: str,
+    neighbours: int = 1,
 ) -> Iterator[Pair]:
-    """Positives and hard negatives for the items of one split (neighbours from that split)."""
+    """Positives and hard negatives for the items of one split (neighbours from that split).
+
+    ``neighbours``: how many other items' conclusions (most MeSH terms shared) become
+    ``other_abstract`` negatives; the first keeps two sentences, the others one.
+    """
     for item in items:
         rng = random.Random(f"{seed}:{split}:{item.pmid}")
         ev, g = item.evidence, item.pmid
@@ -421,9 +430,9 @@ def pubmedqa_pairs(
             yield Pair(
                 add_clause(sentences[-1], rng), ev, 0, "added_clause", g, f"{g}:added_clause"
             )
-        other = _neighbour(item, items)
-        for s in split_sentences(other.conclusion)[:2]:
-            yield Pair(s, ev, 0, "other_abstract", g, f"{g}:other_abstract")
+        for rank, other in enumerate(_neighbours(item, items, neighbours)):
+            for s in split_sentences(other.conclusion)[: 2 if rank == 0 else 1]:
+                yield Pair(s, ev, 0, "other_abstract", g, f"{g}:other_abstract")
         for s in _clean_llm(llm_conclusions.get(item.pmid, "")):
             yield Pair(s, ev, 0, "llm_opposite", g, f"{g}:llm_opposite")
 
@@ -503,8 +512,12 @@ def build_dataset(
     validation: int = 50,
     medquad_docs: int = 150,
     llm_items: int | None = None,
+    train_neighbours: int = 1,
 ) -> Dataset:
     """Split PubMedQA by pmid, then build every split's pairs.
+
+    ``train_neighbours``: other abstracts' conclusions per training item (validation and dev
+    keep one, so their figures stay comparable across builds).
 
     SmolLM2 writes conclusions for at most ``llm_items`` new items (None: all; dev items
     first, then validation, then train); cached ones are always used.
@@ -517,11 +530,13 @@ def build_dataset(
         ordered, cache_dir / f"smollm2-opposite-seed{seed}.jsonl", seed=seed, limit=llm_items
     )
 
-    def pairs(split: str, pmids: tuple[str, ...]) -> list[Pair]:
+    def pairs(split: str, pmids: tuple[str, ...], neighbours: int = 1) -> list[Pair]:
         chosen = [by_pmid[p] for p in pmids]
-        return list(pubmedqa_pairs(chosen, conclusions, seed=seed, split=split))
+        return list(
+            pubmedqa_pairs(chosen, conclusions, seed=seed, split=split, neighbours=neighbours)
+        )
 
-    train = pairs("train", splits.train)
+    train = pairs("train", splits.train, train_neighbours)
     if medquad_docs:
         train.extend(medquad_pairs(data_dir, seed=seed, count=medquad_docs))
     return Dataset(splits, train, pairs("validation", splits.validation), pairs("dev", splits.dev))

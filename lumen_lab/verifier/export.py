@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lumen.components import onnx_export
 from lumen.components.model_files import file_sha256
 from lumen.rag.entailment import (
     FORMAT,
@@ -21,14 +20,27 @@ from lumen.rag.entailment import (
     manifest_checksum,
 )
 
-_OPSET = 17
+
+def _feed_forward_outputs(graph: Any) -> list[str]:
+    """The feed-forward output projections (``layer.N/output/dense``), kept in float32.
+
+    Their inputs (GELU outputs) have the widest range in the trained cross-encoder; quantising
+    them moved logits by up to 1.3 (mean 0.13) against PyTorch on validation pairs, keeping them
+    by 0.6 (mean 0.09), for 33 MB instead of 23 MB.
+    """
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul"
+        and "/output/dense/" in node.name
+        and "/attention/" not in node.name
+    ]
 
 
 def export_int8(final_dir: Path, out_dir: Path) -> Path:
-    """ONNX export of the trained model (one logit per pair), MatMuls quantised to int8."""
+    """ONNX export (one logit per pair); MatMuls in int8 but the feed-forward outputs."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(str(final_dir)).eval()
@@ -43,41 +55,14 @@ def export_int8(final_dir: Path, out_dir: Path) -> Path:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).logits[:, 0]
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = out_dir / "model-fp32.onnx"
-    dummy = torch.ones((2, 8), dtype=torch.long)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            _Wrapper(model),
-            (dummy, dummy, torch.zeros_like(dummy)),
-            str(fp32),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["logit"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "seq"},
-                "attention_mask": {0: "batch", 1: "seq"},
-                "token_type_ids": {0: "batch", 1: "seq"},
-                "logit": {0: "batch"},
-            },
-            opset_version=_OPSET,
-            dynamo=False,
-        )
-    target = out_dir / MODEL_FILE
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(
-            str(fp32),
-            str(target),
-            per_channel=True,
-            op_types_to_quantize=["MatMul", "Gather"],
-            weight_type=QuantType.QInt8,
-        )
-    finally:
-        root.setLevel(level)
-    fp32.unlink(missing_ok=True)
+    target = onnx_export.export_int8(
+        _Wrapper(model),
+        out_dir / MODEL_FILE,
+        output_name="logit",
+        output_axes={0: "batch"},
+        quantise=("MatMul", "Gather"),
+        keep_float=_feed_forward_outputs,
+    )
     shutil.copyfile(final_dir / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
     return target
 

@@ -30,6 +30,13 @@ class TrainConfig:
     epochs: float = field(default=1.0, metadata={"help": "Passes over the training pairs."})
     batch_size: int = field(default=16, metadata={"help": "Pairs per optimiser step."})
     learning_rate: float = field(default=8e-5, metadata={"help": "Peak AdamW learning rate."})
+    head_learning_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "Peak learning rate of the new head (pooler + classifier); 0: the same as "
+            "the encoder. A fresh head learns faster than the encoder should move."
+        },
+    )
     warmup: float = field(default=0.1, metadata={"help": "Share of steps warming up."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
     max_tokens: int = field(default=192, metadata={"help": "Tokens of sentence + evidence."})
@@ -191,24 +198,7 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     positives = sum(p.label for p in pairs)
     pos_weight = torch.tensor((len(pairs) - positives) / max(positives, 1))
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {
-            "params": [
-                p
-                for n, p in model.named_parameters()
-                if p.requires_grad and not n.endswith(no_decay)
-            ],
-            "weight_decay": config.weight_decay,
-        },
-        {
-            "params": [
-                p for n, p in model.named_parameters() if p.requires_grad and n.endswith(no_decay)
-            ],
-            "weight_decay": 0.0,
-        },
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    optimizer = torch.optim.AdamW(_parameter_groups(model, config), lr=config.learning_rate)
     per_epoch = math.ceil(len(pairs) / config.batch_size)
     total = max(1, int(per_epoch * config.epochs))
     warmup = int(total * config.warmup)
@@ -291,6 +281,26 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     )
     say(f"saved {final}")
     return final
+
+
+def _parameter_groups(model: Any, config: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW groups: no decay on biases and LayerNorm; the head at its own learning rate."""
+    no_decay = ("bias", "LayerNorm.weight")
+    head_lr = config.head_learning_rate or config.learning_rate
+    groups: dict[tuple[bool, bool], list[Any]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        is_head = name.startswith(("classifier.", "bert.pooler."))
+        groups.setdefault((is_head, name.endswith(no_decay)), []).append(parameter)
+    return [
+        {
+            "params": params,
+            "lr": head_lr if is_head else config.learning_rate,
+            "weight_decay": 0.0 if decay_free else config.weight_decay,
+        }
+        for (is_head, decay_free), params in sorted(groups.items())
+    ]
 
 
 def _save_checkpoint(

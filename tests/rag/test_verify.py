@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from lumen.components.embedding.bm25 import Bm25Encoder
-from lumen.rag.verify import Verifier, is_negated, speaks_of_sources, strip_citation_marks
+from lumen.rag.verify import (
+    Verifier,
+    is_negated,
+    opposite_direction,
+    speaks_of_sources,
+    strip_citation_marks,
+)
 
 from .helpers import GLAUCOMA, METFORMIN, retrieved
 
@@ -145,3 +151,17 @@ def test_a_negated_claim_needs_a_negated_source(verifier, evidence, embedder) ->
 )
 def test_is_negated(sentence: str, expected: bool) -> None:
     assert is_negated(sentence) is expected
+
+
+@pytest.mark.parametrize(
+    ("claim", "source", "opposite"),
+    [
+        ("HbA1c increased with metformin.", "HbA1c decreased with metformin.", True),
+        ("Mortality fell after the change.", "Mortality rose after the change.", True),
+        ("Pain was reduced by the drug.", "Pain was lower with the drug.", False),
+        ("HbA1c increased in one group.", "HbA1c rose in one group and fell in another.", False),
+        ("Weight did not differ.", "HbA1c decreased with metformin.", False),
+    ],
+)
+def test_opposite_direction(claim: str, source: str, opposite: bool) -> None:
+    assert opposite_direction(claim, source) is opposite
