@@ -114,6 +114,7 @@ def main() -> None:
 
         totals: list[float] = []
         first: list[float] = []
+        verify: list[float] = []
         modes: dict[str, int] = {}
         lumen.pipeline.ask(chosen[0].question)  # load the model before timing
         for pair in chosen[: args.answers]:
@@ -121,6 +122,7 @@ def main() -> None:
             totals.append(answer.timings_ms["total"])
             if not answer.abstained:
                 first.append(answer.timings_ms["retrieve"] + answer.timings_ms["first_token"])
+                verify.append(answer.timings_ms["verify"])
             modes[answer.mode] = modes.get(answer.mode, 0) + 1
         results["answer"] = {
             "questions": len(totals),
@@ -128,6 +130,9 @@ def main() -> None:
             "total_p95_ms": percentile(totals, 95),
             "first_token_p50_ms": percentile(first, 50),
             "first_token_p95_ms": percentile(first, 95),
+            "verify_p50_ms": percentile(verify, 50),
+            "verify_p95_ms": percentile(verify, 95),
+            "verifier": lumen.verifier.scorer,
             "modes": modes,
         }
 
