@@ -120,9 +120,18 @@ def test_sign_up_returns_the_account_without_secrets(client: TestClient) -> None
     response = client.post(SIGNUP, json={"email": " Carol@Example.org ", "password": PASSWORD})
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "email", "role", "two_factor_enabled", "created_at", "last_login_at"}
+    assert set(body) == {
+        "id",
+        "email",
+        "role",
+        "organisation",
+        "two_factor_enabled",
+        "created_at",
+        "last_login_at",
+    }
     assert body["email"] == "carol@example.org"
     assert body["role"] == "patient"
+    assert body["organisation"] is None
     assert body["two_factor_enabled"] is False
     assert "argon2" not in response.text
     assert PASSWORD not in response.text
