@@ -57,6 +57,14 @@ def allowed_collections(role: str) -> tuple[str, ...]:
     return ALL_COLLECTIONS if role in ("pharma", "admin") else KNOWLEDGE_ONLY
 
 
+def own_collection(user: User) -> str | None:
+    """A pharma user's organisation collection (never a standard one), else None."""
+    organisation = user.organisation
+    if user.role == "pharma" and organisation and organisation not in STANDARD_COLLECTIONS:
+        return organisation
+    return None
+
+
 def check_search_access(
     user: User, collection: str, *, existing: Callable[[], Iterable[str]]
 ) -> None:
@@ -76,7 +84,7 @@ def check_search_access(
         if collection not in allowed_collections(user.role):
             raise PermissionDeniedError(f"your role cannot search the '{collection}' collection")
         return
-    if user.role == "pharma" and user.organisation == collection:
+    if own_collection(user) == collection:
         return
     if user.role == "admin" and collection in set(existing()):
         return

@@ -21,7 +21,7 @@ from lumen.db.models import User
 from lumen.documents import KNOWLEDGE, STANDARD_COLLECTIONS
 from lumen.errors import FieldError, NotFoundError
 from lumen.services import conversations
-from lumen.services.accounts import allowed_collections
+from lumen.services.accounts import allowed_collections, own_collection
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.conversations import PendingQuestion, answer_context
@@ -95,8 +95,8 @@ def models_for(user: User) -> list[ModelInfo]:
         for c in STANDARD_COLLECTIONS
         if c in allowed
     ]
-    organisation = user.organisation
-    if user.role == "pharma" and organisation and organisation not in STANDARD_COLLECTIONS:
+    organisation = own_collection(user)
+    if organisation is not None:
         models.append(
             ModelInfo(model_id(organisation), organisation, f"{organisation}'s own documents")
         )

@@ -28,7 +28,7 @@ from lumen.errors import (
     PermissionDeniedError,
 )
 from lumen.ingest.sniff import sniff
-from lumen.services.accounts import ALL_COLLECTIONS, utcnow
+from lumen.services.accounts import own_collection, utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.jobs import create_job, finish_job, get_job
@@ -61,7 +61,7 @@ def check_write_access(user: User, collection: str) -> None:
     if user.role == "admin":
         return
     if user.role == "pharma":
-        if user.organisation == collection and collection not in ALL_COLLECTIONS:
+        if own_collection(user) == collection:
             return
         raise NotFoundError("no such collection")
     raise PermissionDeniedError("your role cannot upload documents")
