@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lumen.components.model_files import file_sha256
+from lumen.components.onnx_runtime import cpu_session, pair_feeds
 from lumen.errors import ComponentError, MissingExtraError
 
 FORMAT = "lumen-entailment-verifier"
@@ -126,20 +126,15 @@ class EntailmentModel:
                     "answers cannot be checked, so none will be given"
                 )
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingExtraError("onnxruntime", "embedded") from exc
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
-            self._session = ort.InferenceSession(
-                str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(folder / MODEL_FILE, threads=threads, what="verifier")
             tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        except Exception as exc:  # onnxruntime and tokenizers raise their own untyped errors
+        except MissingExtraError:
+            raise
+        except Exception as exc:  # a ComponentError, or tokenizers' own untyped error
             raise VerifierModelError(f"cannot load the verifier in {folder}: {exc}") from exc
         tokenizer.enable_truncation(
             max_length=manifest.max_tokens, strategy="longest_first", direction="left"
@@ -171,12 +166,8 @@ class EntailmentModel:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             encodings = self._tokenizer.encode_batch([pairs[i] for i in idx])
-            feeds = {
-                "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
-            }
-            out[idx] = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+            logits = self._session.run(None, pair_feeds(encodings))[0]
+            out[idx] = np.asarray(logits, dtype=np.float32).reshape(-1)
         return out
 
     def probabilities(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:

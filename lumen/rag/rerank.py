@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lumen.components.model_files import file_sha256
+from lumen.components.onnx_runtime import cpu_session, pair_feeds
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -64,20 +64,10 @@ class Reranker:
         folder = model_dir or default_model_dir()
         manifest = read_manifest(folder)
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingExtraError("onnxruntime", "embedded") from exc
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(
-                str(folder / GRAPH), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ComponentError(f"cannot load the reranker graph: {exc}") from exc
+        self._session = cpu_session(folder / GRAPH, threads=threads, what="reranker graph")
         self.max_tokens = int(str(manifest.get("max_tokens", 128)))
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER))
         self._tokenizer.enable_truncation(max_length=self.max_tokens, strategy="only_second")
@@ -90,10 +80,6 @@ class Reranker:
         if not passages:
             return np.zeros(0, dtype=np.float32)
         encodings = self._tokenizer.encode_batch([(question, p) for p in passages])
-        feed = {
-            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        feed = pair_feeds(encodings)
         logits = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
         return np.asarray(logits, dtype=np.float32).reshape(-1)

@@ -17,6 +17,7 @@ import numpy as np
 
 from lumen.components import onnx_export
 from lumen.components.model_files import embedding_identity
+from lumen.components.onnx_runtime import cpu_session
 from lumen.errors import ComponentError, MissingExtraError
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,6 @@ class OnnxEmbedder:
         graph_path: Path | None = None,
     ) -> None:
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise MissingExtraError("onnxruntime", "embedded") from exc
@@ -92,17 +92,7 @@ class OnnxEmbedder:
         graph = graph_path or export_int8(
             model_dir, cache_dir / f"minilm-{_model_fingerprint(model_dir)}"
         )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
-        options.inter_op_num_threads = 1
-        # Idle threads must not spin: llama.cpp's threads need the same cores right after.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(
-                str(graph), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ComponentError(f"cannot load the ONNX embedding graph {graph}: {exc}") from exc
+        self._session = cpu_session(graph, threads=threads, what="ONNX embedding graph")
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=max_tokens)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106
