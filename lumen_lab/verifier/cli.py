@@ -30,7 +30,13 @@ WorkOption = Annotated[
     Path, typer.Option("--work", help="Working folder for data, checkpoints and exports.")
 ]
 _DEFAULT_WORK = _REPO / "var" / "verifier"
-_CALIBRATION_KINDS = ("verdict_flip", "other_abstract", "added_clause", "overstatement")
+_CALIBRATION_KINDS = (
+    "verdict_flip",
+    "other_abstract",
+    "entity_swap",
+    "added_clause",
+    "overstatement",
+)
 
 
 def _data_dir() -> Path:
@@ -104,6 +110,10 @@ def train_cmd(
     all_pairs: Annotated[
         bool, typer.Option("--all-pairs", help="Do not sample kinds down to KIND_CAPS.")
     ] = False,
+    rank_weight: Annotated[
+        float,
+        typer.Option(help="Weight of the within-abstract ranking loss (0: off)."),
+    ] = 0.0,
 ) -> None:
     """Train the cross-encoder from all-MiniLM-L6-v2's weights."""
     from lumen.components.model_files import minilm_dir
@@ -126,6 +136,7 @@ def train_cmd(
         init_from=init_from,
         reset_pooler=not keep_pooler,
         capped=not all_pairs,
+        rank_weight=rank_weight,
     )
     train(config, minilm_dir(), resume=resume)
 
@@ -161,6 +172,9 @@ def export_cmd(
         float, typer.Option(help="Threshold: hallucinated validation sentences kept at most.")
     ] = 0.10,
     run: Annotated[str, typer.Option(help="Run folder name under --work.")] = "run",
+    out: Annotated[
+        Path | None, typer.Option(help="Export folder (default: export/ under --work).")
+    ] = None,
 ) -> None:
     """Export to int8 ONNX, check it against PyTorch, pick the threshold on validation."""
     import numpy as np
@@ -172,7 +186,7 @@ def export_cmd(
     final = work / run / "final"
     if not final.is_dir():
         _fail(f"no trained model in {final}: run train first")
-    out = work / "export"
+    out = out or work / "export"
     export_int8(final, out)
     data_manifest = json.loads((work / "data" / "manifest.json").read_text(encoding="utf-8"))
     training = {
@@ -272,11 +286,27 @@ def evaluate_cmd(
 
 
 @verifier_app.command("install")
-def install_cmd(work: WorkOption = _DEFAULT_WORK) -> None:
+def install_cmd(
+    work: WorkOption = _DEFAULT_WORK,
+    model: Annotated[
+        Path | None, typer.Option(help="Export folder (default: export/ under --work).")
+    ] = None,
+) -> None:
     """Copy the export (model, tokenizer, manifest) into the package: lumen/models/verifier."""
-    from lumen.rag.entailment import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, default_model_dir
+    from lumen.rag.entailment import (
+        MANIFEST_FILE,
+        MODEL_FILE,
+        TOKENIZER_FILE,
+        EntailmentModel,
+        VerifierModelError,
+        default_model_dir,
+    )
 
-    source = work / "export"
+    source = model or work / "export"
+    try:
+        EntailmentModel(source)  # refuse an incomplete or altered export
+    except VerifierModelError as exc:
+        _fail(str(exc))
     target = default_model_dir()
     target.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE):

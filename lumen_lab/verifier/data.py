@@ -7,11 +7,17 @@ dev is kept for reporting only and validation for choosing thresholds. The test 
 
 Positives: each long-answer sentence and the whole long answer against its abstract (the
 abstract never holds its conclusion in PQA-L), one results sentence copied from the abstract,
-MedQuAD answer sentences against their answer. Negatives, the hard part, written to look like
+MedQuAD answer sentences against their answer (never from the documents held out for the
+retrieval benchmark and the consumer dev split). Negatives, the hard part, written to look like
 real hallucinations: the conclusion rewritten for the opposite verdict (the yes/no/maybe label
 says which way), direction and number swaps, the conclusion of another abstract sharing MeSH
-terms, the true conclusion with an invented clause appended, overstatements (hedges dropped),
-and conclusions SmolLM2 writes without the abstract for the opposite verdict (cached).
+terms, the conclusion about another abstract's subject (entity swap: a misread question), the
+true conclusion with an invented clause appended, overstatements (hedges dropped), and
+conclusions SmolLM2 writes without the abstract for the opposite verdict (cached).
+
+Invented clauses differ by split: training clauses are composed from connectors and MeSH terms
+of other training abstracts, while validation and dev append clauses from a fixed list that
+training never uses, so their figures measure clauses the model has not seen.
 """
 
 from __future__ import annotations
@@ -37,17 +43,53 @@ MEDQUAD_DIR = Path("medquad")
 REALISTIC_KINDS = (
     "verdict_flip",
     "other_abstract",
+    "entity_swap",
     "added_clause",
     "overstatement",
     "llm_opposite",
 )
 
+#: MeSH headings that say nothing about an abstract's subject (who was studied, the design).
 _GENERIC_MESH = frozenset(
-    """humans male female adult aged middle aged young adult adolescent child infant
-    child, preschool aged, 80 and over retrospective studies prospective studies
-    follow-up studies treatment outcome risk factors cohort studies cross-sectional studies
-    questionnaires surveys and questionnaires time factors infant, newborn pregnancy
-    reproducibility of results sensitivity and specificity""".replace("\n", " ").split("  ")
+    {
+        "humans",
+        "male",
+        "female",
+        "adult",
+        "aged",
+        "middle aged",
+        "young adult",
+        "adolescent",
+        "child",
+        "infant",
+        "child, preschool",
+        "aged, 80 and over",
+        "infant, newborn",
+        "pregnancy",
+        "animals",
+        "retrospective studies",
+        "prospective studies",
+        "follow-up studies",
+        "cohort studies",
+        "cross-sectional studies",
+        "case-control studies",
+        "treatment outcome",
+        "risk factors",
+        "questionnaires",
+        "surveys and questionnaires",
+        "time factors",
+        "reproducibility of results",
+        "sensitivity and specificity",
+        "severity of illness index",
+        "prognosis",
+        "incidence",
+        "prevalence",
+        "logistic models",
+        "multivariate analysis",
+        "regression analysis",
+        "statistics, nonparametric",
+        "predictive value of tests",
+    }
 )
 
 
@@ -235,6 +277,30 @@ _CLAUSES = (
 )
 
 
+#: Training clauses: a connector with a MeSH term of another training abstract ({} in the text).
+#: None of these connectors appears in ``_CLAUSES`` (validation and dev).
+_CLAUSE_TEMPLATES = (
+    ", an effect explained by {}",
+    ", probably through changes in {}",
+    ", mainly in patients with {}",
+    ", and the same was found for {}",
+    ", which also lowered the risk of {}",
+    ", since {} drives the effect",
+    ", as shown before for {}",
+    ", with a similar benefit in {}",
+    " and should guide the management of {}",
+    ", independently of {}",
+    ", owing to differences in {}",
+    ", and more so after {}",
+)
+
+
+def readable_mesh(term: str) -> str:
+    """A MeSH heading as running text: "diabetes mellitus, type 2" → "type 2 diabetes mellitus"."""
+    head, _, qualifier = term.partition(", ")
+    return f"{qualifier} {head}".strip() if qualifier else head
+
+
 def _first_sub(text: str, rules: Iterable[tuple[str, str]]) -> str:
     """Apply the first rule that matches (once), or return ``text`` unchanged."""
     for pattern, repl in rules:
@@ -296,6 +362,35 @@ def add_clause(sentence: str, rng: random.Random) -> str:
     """The sentence with an invented clause appended before its full stop."""
     body = sentence.rstrip().rstrip(".")
     return f"{body}{rng.choice(_CLAUSES)}."
+
+
+def invent_clause(sentence: str, terms: list[str], rng: random.Random) -> str:
+    """The sentence with a clause composed from a template and one of ``terms`` appended."""
+    if not terms:
+        return sentence
+    body = sentence.rstrip().rstrip(".")
+    clause = rng.choice(_CLAUSE_TEMPLATES).format(readable_mesh(rng.choice(terms)))
+    return f"{body}{clause}."
+
+
+def swap_entity(sentence: str, own: frozenset[str], others: list[str], rng: random.Random) -> str:
+    """The sentence about another subject: one of its own MeSH terms replaced by another's.
+
+    The longest own term found in the sentence (as words) is replaced by a term of ``others``
+    that the item does not have, preferably one of as many words; unchanged when none fits.
+    """
+    lowered = sentence.lower()
+    found = sorted(
+        (t for t in own if re.search(rf"\b{re.escape(t)}\b", lowered)),
+        key=lambda t: (-len(t), t),
+    )
+    candidates = sorted({t for t in others if t not in own and "," not in t})
+    if not found or not candidates:
+        return sentence
+    target = found[0]
+    same_length = [t for t in candidates if len(t.split()) == len(target.split())]
+    replacement = rng.choice(same_length or candidates)
+    return re.sub(rf"\b{re.escape(target)}\b", replacement, sentence, count=1, flags=re.IGNORECASE)
 
 
 # --- SmolLM2 conclusions for the opposite verdict ---------------------------------------------
@@ -379,6 +474,25 @@ def _neighbours(item: Item, pool: list[Item], count: int) -> list[Item]:
     return sorted((o for o in pool if o.pmid != item.pmid), key=key)[:count]
 
 
+def _rewritten_sentences(
+    item: Item, sentences: list[str], other_terms: list[str], rng: random.Random
+) -> Iterator[Pair]:
+    """Direction, number and entity swaps and overstatements of the conclusion's sentences."""
+    ev, g = item.evidence, item.pmid
+    for s in sentences:
+        for kind, altered in (
+            ("direction_swap", swap_direction(s)),
+            ("number_swap", swap_number(s, rng)),
+            ("overstatement", overstate(s)),
+        ):
+            if altered != s:
+                yield Pair(altered, ev, 0, kind, g, f"{g}:{kind}")
+    swapped = [swap_entity(s, item.mesh, other_terms, rng) for s in sentences]
+    for altered, s in zip(swapped, sentences, strict=True):
+        if altered != s:
+            yield Pair(altered, ev, 0, "entity_swap", g, f"{g}:entity_swap")
+
+
 def pubmedqa_pairs(
     items: list[Item],
     llm_conclusions: dict[str, str],
@@ -386,14 +500,19 @@ def pubmedqa_pairs(
     seed: int,
     split: str,
     neighbours: int = 1,
+    invented_clauses: bool = False,
 ) -> Iterator[Pair]:
     """Positives and hard negatives for the items of one split (neighbours from that split).
 
     ``neighbours``: how many other items' conclusions (most MeSH terms shared) become
     ``other_abstract`` negatives; the first keeps two sentences, the others one.
+    ``invented_clauses``: compose ``added_clause`` clauses from templates and other items'
+    MeSH terms (training) instead of the fixed list (validation and dev).
     """
     for item in items:
         rng = random.Random(f"{seed}:{split}:{item.pmid}")
+        close = _neighbours(item, items, max(neighbours, 3))
+        other_terms = sorted({t for other in close for t in other.mesh} - item.mesh)
         ev, g = item.evidence, item.pmid
         sentences = [s for s in split_sentences(item.conclusion) if len(s.split()) >= 4]
         yield Pair(item.conclusion, ev, 1, "true_answer", g, f"{g}:true")
@@ -418,19 +537,14 @@ def pubmedqa_pairs(
         flipped = [f for f, s in zip(flipped, sentences, strict=True) if f != s]
         for f in flipped:
             yield Pair(f, ev, 0, "verdict_flip", g, f"{g}:verdict_flip")
-        for s in sentences:
-            for kind, altered in (
-                ("direction_swap", swap_direction(s)),
-                ("number_swap", swap_number(s, rng)),
-                ("overstatement", overstate(s)),
-            ):
-                if altered != s:
-                    yield Pair(altered, ev, 0, kind, g, f"{g}:{kind}")
+        yield from _rewritten_sentences(item, sentences, other_terms, rng)
         if sentences:
-            yield Pair(
-                add_clause(sentences[-1], rng), ev, 0, "added_clause", g, f"{g}:added_clause"
-            )
-        for rank, other in enumerate(_neighbours(item, items, neighbours)):
+            last = sentences[-1]
+            altered = invent_clause(last, other_terms, rng) if invented_clauses else ""
+            if not altered or altered == last:
+                altered = add_clause(last, rng)
+            yield Pair(altered, ev, 0, "added_clause", g, f"{g}:added_clause")
+        for rank, other in enumerate(close[:neighbours]):
             for s in split_sentences(other.conclusion)[: 2 if rank == 0 else 1]:
                 yield Pair(s, ev, 0, "other_abstract", g, f"{g}:other_abstract")
         for s in _clean_llm(llm_conclusions.get(item.pmid, "")):
@@ -441,13 +555,17 @@ def medquad_pairs(data_dir: Path, *, seed: int, count: int) -> Iterator[Pair]:
     """MedQuAD pairs: answer sentences against their answer, and three kinds of negatives.
 
     Negatives: a negated sentence, a sentence with an invented clause, and a sentence of
-    another answer on the same page. ``count`` pages, sampled with ``seed``.
+    another answer on the same page. ``count`` pages, sampled with ``seed``, never one of the
+    documents or pages held out for the retrieval benchmark and the consumer dev split.
     """
     from lumen.ingest.loaders.medquad import iter_qa_pairs
+    from lumen_lab.retrieval.split import held_out
 
+    excluded = held_out(data_dir / MEDQUAD_DIR)
     by_doc: dict[str, list[Any]] = {}
     for pair in iter_qa_pairs(data_dir / MEDQUAD_DIR):
-        by_doc.setdefault(pair.doc_id, []).append(pair)
+        if not excluded.excludes(pair):
+            by_doc.setdefault(pair.doc_id, []).append(pair)
     docs = sorted(d for d, pairs in by_doc.items() if len(pairs) >= 2)
     rng = random.Random(seed)
     rng.shuffle(docs)
@@ -533,7 +651,14 @@ def build_dataset(
     def pairs(split: str, pmids: tuple[str, ...], neighbours: int = 1) -> list[Pair]:
         chosen = [by_pmid[p] for p in pmids]
         return list(
-            pubmedqa_pairs(chosen, conclusions, seed=seed, split=split, neighbours=neighbours)
+            pubmedqa_pairs(
+                chosen,
+                conclusions,
+                seed=seed,
+                split=split,
+                neighbours=neighbours,
+                invented_clauses=split == "train",
+            )
         )
 
     train = pairs("train", splits.train, train_neighbours)

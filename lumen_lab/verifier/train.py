@@ -8,7 +8,6 @@ output P(entailed) = sigmoid(logit). Plain PyTorch on the CPU, seeded, with chec
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import time
@@ -62,6 +61,14 @@ class TrainConfig:
     capped: bool = field(
         default=True, metadata={"help": "Sample each kind down to KIND_CAPS (CPU budget)."}
     )
+    rank_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight of a ranking loss between the entailed and the not-entailed pairs "
+            "of one abstract (0: off). Batches then hold whole abstracts, so each step also "
+            "learns that the true conclusion outranks the hallucinations written for it."
+        },
+    )
 
     def to_json(self) -> dict[str, Any]:
         """JSON-friendly view."""
@@ -77,6 +84,7 @@ KIND_CAPS = {
     "verdict_flip": 330,
     "other_abstract": 160,
     "added_clause": 160,
+    "entity_swap": 120,
     "overstatement": 110,
     "direction_swap": 80,
     "number_swap": 40,
@@ -137,12 +145,9 @@ def load_tokenizer(model_dir: Path, max_tokens: int) -> Any:
 
 def encode(tokenizer: Any, pairs: list[tuple[str, str]]) -> dict[str, np.ndarray]:
     """input_ids / attention_mask / token_type_ids for (sentence, evidence) pairs."""
-    encodings = tokenizer.encode_batch(pairs)
-    return {
-        "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-        "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-        "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
-    }
+    from lumen.components.onnx_runtime import pair_feeds
+
+    return pair_feeds(tokenizer.encode_batch(pairs))
 
 
 def build_model(model_dir: Path) -> Any:
@@ -167,6 +172,52 @@ def _batches(pairs: list[Pair], config: TrainConfig, epoch: int) -> list[list[in
         )
     rng.shuffle(batches)
     return batches
+
+
+def _group_batches(pairs: list[Pair], config: TrainConfig, epoch: int) -> list[list[int]]:
+    """Batches of whole groups (one abstract's pairs together), reproducible per epoch.
+
+    Groups are shuffled and packed in order; a group larger than a batch is split.
+    """
+    rng = random.Random(f"{config.seed}:{epoch}:groups")
+    by_group: dict[str, list[int]] = {}
+    for index, pair in enumerate(pairs):
+        by_group.setdefault(pair.group, []).append(index)
+    groups = sorted(by_group)
+    rng.shuffle(groups)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for group in groups:
+        members = by_group[group]
+        rng.shuffle(members)
+        for start in range(0, len(members), config.batch_size):
+            part = members[start : start + config.batch_size]
+            if len(current) + len(part) > config.batch_size:
+                batches.append(current)
+                current = []
+            current.extend(part)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _epoch_batches(pairs: list[Pair], config: TrainConfig, epoch: int) -> list[list[int]]:
+    """Whole abstracts per batch with the ranking loss, similar lengths without."""
+    if config.rank_weight:
+        return _group_batches(pairs, config, epoch)
+    return _batches(pairs, config, epoch)
+
+
+def ranking_loss(logits: Any, labels: Any, groups: list[str]) -> Any:
+    """Mean softplus(1 - (positive - negative)) over (entailed, not) pairs of one group."""
+    import torch
+
+    same = torch.tensor([[a == b for b in groups] for a in groups])
+    wanted = same & (labels[:, None] > 0.5) & (labels[None, :] < 0.5)
+    if not bool(wanted.any()):
+        return logits.sum() * 0.0
+    margins = logits[:, None] - logits[None, :]
+    return torch.nn.functional.softplus(1.0 - margins[wanted]).mean()
 
 
 def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path:
@@ -199,7 +250,7 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     pos_weight = torch.tensor((len(pairs) - positives) / max(positives, 1))
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     optimizer = torch.optim.AdamW(_parameter_groups(model, config), lr=config.learning_rate)
-    per_epoch = math.ceil(len(pairs) / config.batch_size)
+    per_epoch = len(_epoch_batches(pairs, config, 0))
     total = max(1, int(per_epoch * config.epochs))
     warmup = int(total * config.warmup)
 
@@ -232,20 +283,13 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     done = 0
     epoch = 0
     while done < total:
-        for batch in _batches(pairs, config, epoch):
+        for batch in _epoch_batches(pairs, config, epoch):
             if done >= total:
                 break
             if done < step:  # already trained before the checkpoint
                 done += 1
                 continue
-            chosen = [pairs[i] for i in batch]
-            inputs = {
-                k: torch.from_numpy(v)
-                for k, v in encode(tokenizer, [(p.sentence, p.evidence) for p in chosen]).items()
-            }
-            labels = torch.tensor([float(p.label) for p in chosen])
-            logits = model(**inputs).logits[:, 0]
-            loss = loss_fn(logits, labels)
+            loss = _batch_loss(model, tokenizer, [pairs[i] for i in batch], loss_fn, config)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -281,6 +325,24 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     )
     say(f"saved {final}")
     return final
+
+
+def _batch_loss(
+    model: Any, tokenizer: Any, chosen: list[Pair], loss_fn: Any, config: TrainConfig
+) -> Any:
+    """Weighted cross-entropy of one batch, plus the ranking loss when it is on."""
+    import torch
+
+    inputs = {
+        k: torch.from_numpy(v)
+        for k, v in encode(tokenizer, [(p.sentence, p.evidence) for p in chosen]).items()
+    }
+    labels = torch.tensor([float(p.label) for p in chosen])
+    logits = model(**inputs).logits[:, 0]
+    loss = loss_fn(logits, labels)
+    if config.rank_weight:
+        loss = loss + config.rank_weight * ranking_loss(logits, labels, [p.group for p in chosen])
+    return loss
 
 
 def _parameter_groups(model: Any, config: TrainConfig) -> list[dict[str, Any]]:

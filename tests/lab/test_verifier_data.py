@@ -9,13 +9,19 @@ from pathlib import Path
 import pytest
 
 from lumen_lab.verifier.data import (
+    _CLAUSE_TEMPLATES,
+    _CLAUSES,
     TEST_FILE_NAME,
     add_clause,
     build_dataset,
     check_not_test,
+    invent_clause,
+    medquad_pairs,
     negate,
     overstate,
+    readable_mesh,
     swap_direction,
+    swap_entity,
     swap_number,
 )
 
@@ -93,3 +99,46 @@ def test_rewrites_change_the_claim() -> None:
     )
     assert overstate("Smoking may be associated with ulcers.") == "Smoking causes ulcers."
     assert add_clause("Statins reduce mortality.", rng).startswith("Statins reduce mortality, ")
+
+
+def test_an_entity_swap_names_another_subject() -> None:
+    rng = random.Random(0)
+    own = frozenset({"laparoscopy", "cholecystectomy"})
+    swapped = swap_entity(
+        "Laparoscopy shortens the stay after cholecystectomy.", own, ["appendectomy"], rng
+    )
+    assert swapped == "Laparoscopy shortens the stay after appendectomy."
+    # nothing of its own named, or nothing else to name: unchanged
+    assert swap_entity("Surgery helps.", own, ["appendectomy"], rng) == "Surgery helps."
+    assert swap_entity("Laparoscopy helps.", own, ["laparoscopy"], rng) == "Laparoscopy helps."
+
+
+def test_training_clauses_never_use_the_held_out_phrasing() -> None:
+    rng = random.Random(0)
+    assert readable_mesh("diabetes mellitus, type 2") == "type 2 diabetes mellitus"
+    invented = invent_clause("Statins reduce mortality.", ["oxidative stress"], rng)
+    assert invented.startswith("Statins reduce mortality")
+    assert "oxidative stress" in invented
+    connectors = {t.split("{}")[0].strip(" ,") for t in _CLAUSE_TEMPLATES}
+    assert not any(c and c in clause for c in connectors for clause in _CLAUSES)
+
+
+def test_training_clauses_differ_from_dev_clauses(dataset) -> None:  # type: ignore[no-untyped-def]
+    def fixed_share(pairs) -> float:  # type: ignore[no-untyped-def]
+        added = [p.sentence for p in pairs if p.kind == "added_clause"]
+        return sum(any(s.endswith(f"{c}.") for c in _CLAUSES) for s in added) / len(added)
+
+    assert fixed_share(dataset.dev) == 1.0
+    assert fixed_share(dataset.validation) == 1.0
+    assert fixed_share(dataset.train) < 0.1
+    assert any(p.kind == "entity_swap" for p in dataset.train)
+    assert any(p.kind == "entity_swap" for p in dataset.dev)
+
+
+def test_medquad_pairs_leave_out_the_benchmark_and_dev_documents(shared_data: Path) -> None:
+    from lumen_lab.retrieval.split import held_out
+
+    excluded = held_out(shared_data / "medquad")
+    groups = {p.group for p in medquad_pairs(shared_data, seed=13, count=400)}
+    assert len(groups) == 400
+    assert not groups & excluded.doc_ids
