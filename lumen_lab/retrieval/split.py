@@ -87,9 +87,14 @@ class HeldOut:
         return pair.doc_id in self.doc_ids or pair.url in self.urls
 
 
-def held_out(medquad_dir: Path, *, share: float = DEV_SHARE) -> HeldOut:
-    """The dev split's documents plus the benchmark pairs' documents."""
-    pairs = list(iter_qa_pairs(medquad_dir))
+def held_out(
+    medquad_dir: Path, *, share: float = DEV_SHARE, pairs: Iterable[QAPair] | None = None
+) -> HeldOut:
+    """The dev split's documents plus the benchmark pairs' documents.
+
+    ``pairs``: every QA pair of ``medquad_dir`` when the caller has read them already.
+    """
+    pairs = list(iter_qa_pairs(medquad_dir) if pairs is None else pairs)
     kept = [p for p in pairs if in_dev_split(p.doc_id, share=share)]
     kept.extend(benchmark_pairs(pairs, medquad_dir))
     return HeldOut(frozenset(p.doc_id for p in kept), frozenset(p.url for p in kept if p.url))

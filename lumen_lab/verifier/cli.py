@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from lumen_lab.verifier.data import REALISTIC_KINDS
+
 verifier_app = typer.Typer(
     help="The entailment verifier: build-data, train, export, evaluate, install.",
     no_args_is_help=True,
@@ -30,13 +32,8 @@ WorkOption = Annotated[
     Path, typer.Option("--work", help="Working folder for data, checkpoints and exports.")
 ]
 _DEFAULT_WORK = _REPO / "var" / "verifier"
-_CALIBRATION_KINDS = (
-    "verdict_flip",
-    "other_abstract",
-    "entity_swap",
-    "added_clause",
-    "overstatement",
-)
+#: The threshold's negatives: the realistic kinds except SmolLM2's (its style is easy to spot).
+_CALIBRATION_KINDS = tuple(k for k in REALISTIC_KINDS if k != "llm_opposite")
 
 
 def _data_dir() -> Path:

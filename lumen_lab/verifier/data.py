@@ -561,9 +561,10 @@ def medquad_pairs(data_dir: Path, *, seed: int, count: int) -> Iterator[Pair]:
     from lumen.ingest.loaders.medquad import iter_qa_pairs
     from lumen_lab.retrieval.split import held_out
 
-    excluded = held_out(data_dir / MEDQUAD_DIR)
+    every = list(iter_qa_pairs(data_dir / MEDQUAD_DIR))
+    excluded = held_out(data_dir / MEDQUAD_DIR, pairs=every)
     by_doc: dict[str, list[Any]] = {}
-    for pair in iter_qa_pairs(data_dir / MEDQUAD_DIR):
+    for pair in every:
         if not excluded.excludes(pair):
             by_doc.setdefault(pair.doc_id, []).append(pair)
     docs = sorted(d for d, pairs in by_doc.items() if len(pairs) >= 2)
