@@ -5,8 +5,10 @@ held-out documents rewritten as long, chatty, misspelled messages), each with it
 the relevant answer. Every question goes through ``pipeline.ask`` as ``lumen ask --json`` does;
 figures: the share whose first citation is the relevant page, MRR@5 over the citations (the
 rank of the first relevant one among the first five, 0 when absent), answers with no citation,
-and the answer modes. Run it alone on the index ``bench/bench_core.py`` builds (MedQuAD without
-its questions). Results: bench/results/consumer.json + consumer.png.
+and the answer modes. Run it alone, on the index ``make run`` builds (``--data-dir .lumen``:
+MedQuAD with its questions and the PubMedQA abstracts, what ``lumen ask`` reads) or the one
+``bench/bench_core.py`` builds (``.lumen-bench``: MedQuAD without its questions); the report
+names the index. Results: bench/results/consumer.json + consumer.png.
 
 Usage: python bench/bench_consumer.py --devset dev.jsonl [--limit 120] [--data-dir .lumen-bench]
 """
@@ -45,6 +47,8 @@ def main() -> None:
     modes: Counter[str] = Counter()
     seconds: list[float] = []
     with build_lumen(settings) as lumen:
+        stats = lumen.store.stats("knowledge")
+        index = {"points": stats.points, "documents": stats.documents, "sources": stats.sources}
         for number, row in enumerate(rows, start=1):
             started = time.perf_counter()
             answer = lumen.pipeline.ask(row["question"], AskOptions(collections=("knowledge",)))
@@ -59,6 +63,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "protocol": __doc__.split("\n\n")[1].replace("\n", " "),
         "devset": str(args.devset),
+        "index": {"data_dir": str(args.data_dir), "knowledge": index},
         "questions": n,
         "verifier": settings.verify.model,
         "first_citation_relevant": round(sum(r == 1 for r in ranks) / n, 4),

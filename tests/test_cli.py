@@ -80,6 +80,11 @@ def test_incremental_reingest_and_delete(
     code, out, err = run("ingest", "medquad", "--path", str(corpus))
     assert code == 0, err
     assert "3 added" in out
+    # no terminal here: progress comes as plain lines, the last one at the full count
+    lines = [line for line in err.splitlines() if line.startswith("indexing into knowledge: ")]
+    assert lines
+    done, total = lines[-1].split(": ")[1].split(" ")[0].split("/")
+    assert done == total
 
     code, out, _ = run("ingest", "medquad", "--path", str(corpus))
     assert code == 0

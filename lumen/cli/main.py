@@ -139,10 +139,23 @@ def ingest(
 
             started = time.perf_counter()
 
+            # Without a terminal (make's log, a container) the bar only draws when it ends:
+            # a plain line every tenth of the work shows that indexing is under way.
+            plain = not err_console.is_terminal
+            tenths_shown = 0
+
             def progress(done: int, total: int) -> None:
+                nonlocal tenths_shown
                 elapsed = time.perf_counter() - started
                 rate = f"{done / elapsed:.0f} chunks/s" if elapsed > 0 and done else ""
                 bar.update(writing, completed=done, total=total, rate=rate)
+                if plain and total and done * 10 // total > tenths_shown:
+                    tenths_shown = done * 10 // total
+                    err_console.print(
+                        f"indexing into {target}: {done}/{total} chunks, {elapsed:.0f} s"
+                        + (f", {rate}" if rate else ""),
+                        highlight=False,
+                    )
 
             result = lumen.ingestor.ingest(
                 documents, collection=target, source=source_name, progress=progress

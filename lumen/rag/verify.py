@@ -42,6 +42,10 @@ _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "dia
 _QUESTION_TERM_BONUS = 0.25
 _EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice
 _CHUNK_WEIGHT = 0.5  # extractive sentences: weight of their chunk's match to the question
+# Extractive sentences: bonus / (1 + the chunk's retrieval rank). The retriever ranks whole
+# chunks by dense and BM25 matches together; a long, chatty question's cosine to one sentence
+# is a noisier signal of the right page than that rank.
+_RANK_BONUS = 0.2
 # "not mentioned in the source", "the context does not provide", "no information ... in the text"
 _SOURCE_WORD = re.compile(
     r"\b(?:sources?|context|passages?|text|articles?|documents?|information|excerpts?)\b",
@@ -355,9 +359,10 @@ class Verifier:
 
         Only statements are quoted (:func:`lumen.rag.select.quotable`: no questions, headings or
         navigation), a heading fused onto a sentence is cut off, and sentences rank by cosine to
-        the question, a bonus for the question's terms they use, and how well their chunk as a
-        whole (its title and section included) matches the question. The answer is the best
-        sentence and the ones after it in its chunk, then the next best from other chunks.
+        the question, a bonus for the question's terms they use, how well their chunk as a
+        whole (its title and section included) matches the question, and the chunk's retrieval
+        rank. The answer is the best sentence and the ones after it in its chunk, then the next
+        best from other chunks.
         """
         if not evidence.sentences:
             return []
@@ -371,6 +376,7 @@ class Verifier:
             * len(question_terms & self._terms(texts[i]))
             / max(len(question_terms), 1)
             + _CHUNK_WEIGHT * evidence.relevance[evidence.owners[i]]
+            + _RANK_BONUS / (1 + evidence.owners[i])
             for i in candidates
         }
         order = sorted(candidates, key=lambda i: scores[i], reverse=True)

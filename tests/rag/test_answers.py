@@ -123,3 +123,21 @@ def test_citations_are_one_per_page(verifier, embedder) -> None:  # type: ignore
     assert citations[0].chunk_id == "a#1"
     assert citations[1].supports == [1, 2]
     assert [s.citations for s in sentences] == [[1], [1, 2], [2]]
+
+
+def test_extract_leans_on_the_retrieval_rank(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # Two pages that answer about equally well: the one retrieval ranked first is quoted first,
+    # whichever it is (a chatty question's cosine to one sentence is the noisier signal).
+    question = "hi, my dad was just told he has glaucoma and we're worried, what does it do"
+    a = retrieved(
+        "a", "Glaucoma often has no early symptoms, and vision loss begins at the edges of sight."
+    )
+    b = retrieved(
+        "b", "Open-angle glaucoma usually causes no symptoms at first, then side vision fades."
+    )
+    query = embedder.embed([question])[0]
+    for ranked in ([a, b], [b, a]):
+        evidence = verifier.gather(query, ranked)
+        quoted = verifier.extract(question, query, evidence, count=1)
+        _, citations = _cite(quoted, evidence)
+        assert citations[0].url == ranked[0].chunk.url

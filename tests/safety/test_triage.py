@@ -39,6 +39,43 @@ def test_classify_crafted_cases(triage: Triage) -> None:
     assert not wrong
 
 
+# Worry is not an emergency: people who fear a diagnosis ask ordinary questions, while the same
+# words beside an acute situation still escalate. None of these texts is a training example.
+WORRIED_CASES = [
+    ("My aunt was told she has sarcoidosis and we're all frightened, is it serious?", "ordinary"),
+    (
+        "hi my mom has a mitral valve prolapse and we are worried sick, is it serious??",
+        "ordinary",
+    ),
+    (
+        "my husband has peripheral artery disease and i am scared, how serious is it? any help",
+        "ordinary",
+    ),
+    (
+        "my daughter (6) has a heart condition called long QT and we are panicking, what is it?",
+        "ordinary",
+    ),
+    (
+        "my wife has pulmonary hypertension and we are all frightened, is it serious? please help",
+        "ordinary",
+    ),
+    ("my dad has an irregular heartbeat, we're scared, is that serious? help", "ordinary"),
+    ("Please help, my dad just collapsed and he's not breathing", "emergency"),
+    ("I'm scared, my daughter ate peanuts and her lips are swelling up fast", "emergency"),
+    ("I'm so scared of myself, I want to end it all tonight", "crisis"),
+]
+
+
+def test_worry_alone_does_not_escalate(triage: Triage) -> None:
+    results = triage.classify_many([text for text, _ in WORRIED_CASES])
+    wrong = [
+        (text, r.category.value, r.reasons)
+        for (text, expected), r in zip(WORRIED_CASES, results, strict=True)
+        if r.category.value != expected
+    ]
+    assert not wrong
+
+
 def test_result_shape(triage: Triage) -> None:
     result = triage.classify("I keep thinking about suicide")
     assert isinstance(result, TriageResult)
