@@ -15,7 +15,6 @@ import csv
 import hashlib
 import json
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -55,8 +54,6 @@ MEDSAFETYBENCH_CATEGORIES: dict[int, str] = {
     9: "access",
 }
 """MedSafetyBench's nine categories (the AMA Principles of Medical Ethics) by number."""
-
-_QUESTION_RE = re.compile(r"<Question\b[^>]*>([^<]+)</Question>")
 
 
 @dataclass(frozen=True)
@@ -146,18 +143,22 @@ def load_medsafetybench(sources_dir: Path) -> tuple[list[Example], dict[str, str
 
 
 def load_medquad_questions(sources_dir: Path, sample: int = MEDQUAD_SAMPLE) -> list[Example]:
-    """A fixed sample of MedQuAD questions as ordinary examples; empty if MedQuAD is absent."""
+    """A fixed sample of MedQuAD questions as ordinary examples; empty if MedQuAD is absent.
+
+    Never from the documents held out for the retrieval benchmark and the consumer dev split
+    (:func:`lumen_lab.retrieval.split.held_out`): the dev split's questions also measure triage.
+    """
+    from lumen.ingest.loaders.medquad import iter_qa_pairs
+    from lumen_lab.retrieval.split import held_out
+
     folder = Path(sources_dir) / "medquad"
     if not folder.is_dir():
         logger.warning("no MedQuAD folder under %s: training without its questions", sources_dir)
         return []
-    questions: set[str] = set()
-    for path in folder.rglob("*.xml"):
-        content = path.read_text(encoding="utf-8", errors="replace")
-        for match in _QUESTION_RE.finditer(content):
-            text = " ".join(match.group(1).split())
-            if text:
-                questions.add(text)
+    pairs = list(iter_qa_pairs(folder))
+    excluded = held_out(folder, pairs=pairs)
+    held = {p.question for p in pairs if excluded.excludes(p)}  # also asked by other pages
+    questions = {p.question for p in pairs if p.question and p.question not in held}
     chosen = sorted(questions, key=lambda t: (_split_key("medquad-sample", t), t))[:sample]
     return [Example(text, "ordinary", "medquad", "medquad") for text in chosen]
 

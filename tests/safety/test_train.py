@@ -54,3 +54,15 @@ def test_retraining_reproduces_the_shipped_model(
     assert fresh.thresholds == shipped.thresholds
     assert fresh.tfidf.vocabulary == shipped.tfidf.vocabulary
     np.testing.assert_allclose(fresh.main.coef, shipped.main.coef, atol=1e-3)
+
+
+def test_medquad_examples_skip_the_held_out_documents(sources_dir: Path) -> None:
+    # The consumer dev split's questions measure triage too (none may be escalated).
+    from lumen_lab.retrieval.consumer import dev_pairs
+    from lumen_lab.safety.datasets import MEDQUAD_SAMPLE, load_medquad_questions
+
+    dev_questions = {p.question for p in dev_pairs(sources_dir / "medquad")}
+    chosen = {e.text for e in load_medquad_questions(sources_dir)}
+    assert len(chosen) == MEDQUAD_SAMPLE
+    assert dev_questions
+    assert not chosen & dev_questions
