@@ -85,6 +85,7 @@ def main() -> None:
                     docs,
                     collection="knowledge",
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    vocabulary=True,  # as `lumen ingest` does
                 )
             results["ingest"] = {
                 "documents": report.documents,

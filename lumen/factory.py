@@ -136,6 +136,11 @@ class Lumen:
             from lumen.rag.rerank import Reranker
 
             reranker = Reranker(threads=self.settings.embedding.threads)
+        speller = None
+        if r.spelling:
+            from lumen.rag.spelling import IndexSpelling
+
+            speller = IndexSpelling(self.store)
         return Retriever(
             self.store,
             self.embedder,
@@ -147,6 +152,7 @@ class Lumen:
             neighbours=r.neighbours,
             reranker=reranker,
             rerank_candidates=r.rerank_candidates,
+            speller=speller,
         )
 
     @cached_property

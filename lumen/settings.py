@@ -178,6 +178,11 @@ class RetrievalSettings(BaseModel):
     rerank_candidates: int = Field(
         10, ge=1, le=100, description="Fused candidates the reranker reads (rerank on)."
     )
+    spelling: bool = Field(
+        True,
+        description="Correct misspelled words of a question against the words of the indexed "
+        "documents before searching (words the index and English both lack; docs/reranking.md).",
+    )
 
 
 class VerifySettings(BaseModel):

@@ -341,6 +341,10 @@ class AnswerPublic(BaseModel):
         default_factory=dict,
         description="Safety flags: triage category and, for crises, the resources to contact.",
     )
+    searched_for: str | None = Field(
+        None,
+        description="The question as searched when Lumen corrected its spelling (else null).",
+    )
 
 
 class MessagePublic(BaseModel):

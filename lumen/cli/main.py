@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -158,7 +159,11 @@ def ingest(
                     )
 
             result = lumen.ingestor.ingest(
-                documents, collection=target, source=source_name, progress=progress
+                documents,
+                collection=target,
+                source=source_name,
+                progress=progress,
+                vocabulary=True,
             )
         if not documents and problems:
             raise InputError(f"nothing ingested from {path}: {len(problems)} file(s) failed")
@@ -219,6 +224,8 @@ def ask(
         return
     if show_draft and answer.draft:
         console.print(f"[dim]draft (unverified): {answer.draft}[/]", highlight=False)
+    if answer.searched_for:
+        console.print(f"[dim]searched for: {escape(answer.searched_for)}[/]", highlight=False)
     console.print(answer.answer, highlight=False)
     if answer.citations:
         console.print()

@@ -32,12 +32,14 @@ def export_int8(
     output_axes: dict[int, str],
     quantise: Sequence[str] = ("MatMul",),
     keep_float: NodeFilter | None = None,
+    reduce_range: bool = False,
 ) -> Path:
     """Write ``module`` to ``target`` as an int8 ONNX graph.
 
     ``quantise``: the operator types quantised (``Gather`` adds the embedding table);
     ``keep_float``: given the float32 graph (an ``onnx.GraphProto``), the node names to leave
-    unquantised.
+    unquantised; ``reduce_range``: 7-bit weights, so that CPUs without VNNI (AVX2's 8-bit
+    multiply-add saturates) compute what CPUs with it do.
     """
     try:
         import torch
@@ -75,6 +77,7 @@ def export_int8(
             str(fp32),
             str(partial),
             per_channel=True,
+            reduce_range=reduce_range,
             op_types_to_quantize=list(quantise),
             weight_type=QuantType.QInt8,
             nodes_to_exclude=excluded,

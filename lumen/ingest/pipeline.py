@@ -20,6 +20,7 @@ from lumen.components.vector_store.base import VectorStore
 from lumen.documents import Chunk, Document
 from lumen.errors import ComponentError
 from lumen.ingest.chunking import Chunker
+from lumen.ingest.vocabulary import VOCABULARY_KEY, document_frequencies
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +118,14 @@ class Ingestor:
         collection: str,
         source: str | None = None,
         progress: ProgressCallback | None = None,
+        vocabulary: bool = False,
     ) -> IngestReport:
-        """Write new and changed documents; ``source`` overrides the loader's source name."""
+        """Write new and changed documents; ``source`` overrides the loader's source name.
+
+        With ``vocabulary``, ``documents`` are whole sources (a loader's full read, not an upload),
+        and each source's word counts are recorded for spelling correction
+        (:mod:`lumen.ingest.vocabulary`).
+        """
         started = time.perf_counter()
         self.check_embedding_model()
         self._store.ensure_collection(collection, self._embedder.dim)
@@ -166,6 +173,9 @@ class Ingestor:
                 progress(report.chunks_written, total)
         if pending:
             self._mark_changed(collection)
+        if vocabulary:
+            for name in sorted(sources):
+                self._record_vocabulary(collection, name, [d for d in docs if d.source == name])
         report.seconds = time.perf_counter() - started
         logger.info(
             "ingested into %s: %s added, %s updated, %s unchanged, %s chunks in %.1f s",
@@ -211,9 +221,25 @@ class Ingestor:
         """Remove every chunk of ``source`` from ``collection``; returns the documents removed."""
         removed = sum(1 for _ in self._store.documents(collection, source))
         self._store.delete(collection, source=source)
+        self._record_vocabulary(collection, source, [])
         if removed:
             self._mark_changed(collection)
         return removed
+
+    def _record_vocabulary(self, collection: str, source: str, documents: list[Document]) -> None:
+        """Record ``source``'s word counts in ``collection`` (none: drop them) if they changed."""
+        key = VOCABULARY_KEY.format(collection=collection)
+        recorded = self._store.get_metadata(key)
+        by_source = dict(recorded) if isinstance(recorded, dict) else {}
+        counts = document_frequencies(documents) if documents else None
+        if by_source.get(source) == counts or (counts is None and source not in by_source):
+            return
+        if counts is None:
+            del by_source[source]
+        else:
+            by_source[source] = counts
+        self._store.set_metadata(key, by_source)
+        self._mark_changed(collection)  # retrieval reads the vocabulary: cached answers expire
 
     def _mark_changed(self, collection: str) -> None:
         self._store.set_metadata(GENERATION_KEY.format(collection=collection), uuid.uuid4().hex)

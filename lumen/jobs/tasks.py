@@ -90,6 +90,7 @@ def _ingest_source(services: Services, job_id: str, params: dict[str, Any]) -> d
         collection=collection,
         source=params.get("source_name"),
         progress=_progress(services, job_id),
+        vocabulary=True,
     )
     return {**_counts(counts), "problems": len(problems)}
 

@@ -57,6 +57,7 @@ class Answer:
     dropped_sentences: int = 0
     draft: str = ""
     safety: dict[str, Any] = field(default_factory=dict)
+    searched_for: str | None = None
 
     def to_dict(self, *, include_draft: bool = False) -> dict[str, Any]:
         """A JSON-serialisable view (the draft, the model's unverified text, only on request)."""

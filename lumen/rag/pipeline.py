@@ -130,7 +130,8 @@ class RagPipeline:
             timings.update(generate=0.0, verify=0.0, total=_ms_since(started))
             return self._abstain(timings, retrieved)
 
-        draft, gen_timings = self._generate(text, evidence, on_token, options.patient_context)
+        searched = retrieval.query or text  # misspelled words corrected
+        draft, gen_timings = self._generate(searched, evidence, on_token, options.patient_context)
         timings.update(gen_timings)
 
         verify_started = time.perf_counter()
@@ -144,7 +145,10 @@ class RagPipeline:
         mode: str = "generated"
         if len(supported) < settings.verify.min_supported_sentences:
             supported = self._verifier.extract(
-                text, retrieval.query_vector, evidence, count=settings.verify.extractive_sentences
+                searched,
+                retrieval.query_vector,
+                evidence,
+                count=settings.verify.extractive_sentences,
             )
             mode = "extractive"
         timings["verify"] = _ms_since(verify_started)
@@ -169,6 +173,7 @@ class RagPipeline:
                 "policy_actions": policy_actions,
                 "injection_flagged": len(flagged),
             },
+            searched_for=searched if retrieval.corrections else None,
         )
 
     def _generate(

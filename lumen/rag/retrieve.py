@@ -15,6 +15,7 @@ from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
 from lumen.documents import Chunk
 from lumen.rag.expand import expand_hits
+from lumen.rag.spelling import Correction
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,26 @@ class RetrievedChunk:
 
 @dataclass(frozen=True)
 class RetrievalResult:
-    """The chunks for one question, best first, and the query vector (reused by the verifier)."""
+    """The chunks for one question, best first, and the query vector (reused by the verifier).
+
+    ``query`` is the question as searched: misspelled words corrected (``corrections`` lists
+    them, original then replacement).
+    """
 
     chunks: list[RetrievedChunk]
     query_vector: np.ndarray
     mode: RetrieverMode
     collections: tuple[str, ...] = field(default_factory=tuple)
+    query: str = ""
+    corrections: tuple[tuple[str, str], ...] = ()
+
+
+class QuestionSpeller(Protocol):
+    """What corrects a question's spelling against the searched collections' words."""
+
+    def correct(self, question: str, collections: Sequence[str]) -> Correction:
+        """``question`` as it should be searched."""
+        ...
 
 
 class PassageScorer(Protocol):
@@ -90,6 +105,7 @@ class Retriever:
         neighbours: int = 0,
         reranker: PassageScorer | None = None,
         rerank_candidates: int = 10,
+        speller: QuestionSpeller | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -100,6 +116,7 @@ class Retriever:
         self._neighbours = neighbours
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
+        self._speller = speller
 
     @property
     def reranker(self) -> PassageScorer | None:
@@ -125,7 +142,13 @@ class Retriever:
         With ``neighbours`` (default: the retriever's), each hit comes with that many chunks on
         either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
         result can hold fewer than ``k`` sources.
+
+        With a speller, misspelled words are corrected first (:mod:`lumen.rag.spelling`).
         """
+        corrections: tuple[tuple[str, str], ...] = ()
+        if self._speller is not None:
+            correction = self._speller.correct(question, collections)
+            question, corrections = correction.text, correction.changes
         query_vector = self._embedder.embed([question])[0]
         dense: list[ScoredChunk] = []
         sparse: list[ScoredChunk] = []
@@ -174,5 +197,10 @@ class Retriever:
             chunks = expand_hits(chunks, self._store.document_chunks, around)
         logger.debug("retrieved %s chunks (%s) from %s", len(chunks), mode, collections)
         return RetrievalResult(
-            chunks=chunks, query_vector=query_vector, mode=mode, collections=tuple(collections)
+            chunks=chunks,
+            query_vector=query_vector,
+            mode=mode,
+            collections=tuple(collections),
+            query=question,
+            corrections=corrections,
         )

@@ -391,12 +391,13 @@ class EvalContext:
     ) -> Any:
         bar = self.progress
         if bar is None:
-            return lumen.ingestor.ingest(documents, collection=entry["collection"])
+            return lumen.ingestor.ingest(documents, collection=entry["collection"], vocabulary=True)
         task = bar.add_task(f"indexing {entry['loader']} (chunks)", total=None)
         return lumen.ingestor.ingest(
             documents,
             collection=entry["collection"],
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            vocabulary=True,  # as `lumen ingest` does: spelling correction reads it
         )
 
     @staticmethod

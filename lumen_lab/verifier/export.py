@@ -62,6 +62,7 @@ def export_int8(final_dir: Path, out_dir: Path) -> Path:
         output_axes={0: "batch"},
         quantise=("MatMul", "Gather"),
         keep_float=_feed_forward_outputs,
+        reduce_range=True,  # the same scores on CPUs with and without VNNI
     )
     shutil.copyfile(final_dir / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
     return target

@@ -29,6 +29,7 @@ def indexed(tmp_path_factory, shared_data, embedder, llm) -> Iterator[Lumen]:  #
         lumen.ingestor.ingest(
             medquad.load(medquad_subset(shared_data, root), collection="knowledge", report=report),
             collection="knowledge",
+            vocabulary=True,  # as `lumen ingest` does: spelling correction reads it
         )
         drugs = get_loader("drugs")
         lumen.ingestor.ingest(
@@ -55,6 +56,14 @@ def test_answer_cites_only_retrieved_chunks(indexed: Lumen) -> None:
     assert any("glaucoma" in c.title.lower() for c in answer.citations)
     assert "not medical advice" in answer.disclaimer
     assert {"retrieve", "generate", "verify", "total"} <= set(answer.timings_ms)
+
+
+@pytest.mark.slow
+def test_a_misspelled_question_is_searched_corrected(indexed: Lumen) -> None:
+    answer = indexed.pipeline.ask("What are the symptoms of glaucomma?")
+    assert answer.searched_for == "What are the symptoms of glaucoma?"
+    assert any("glaucoma" in c.title.lower() for c in answer.citations)
+    assert indexed.pipeline.ask("What are the symptoms of glaucoma?").searched_for is None
 
 
 @pytest.mark.slow

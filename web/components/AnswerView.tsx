@@ -119,6 +119,11 @@ export function AnswerView({ answer, messageId, feedback = true }: Props) {
           {answer.mode === "abstained" ? <p className="badge">Lumen did not find enough in its sources to answer</p> : null}
           {answer.mode === "refused" ? <p className="badge">Lumen can&apos;t help with this request</p> : null}
           {answer.mode === "generated" ? <p className="badge badge-ok">Verified against the cited sources</p> : null}
+          {answer.searchedFor && !urgent ? (
+            <p className="searched-for" data-testid="searched-for">
+              Searched for: <q>{answer.searchedFor}</q>
+            </p>
+          ) : null}
           {body}
           <p className="disclaimer-inline">{answer.disclaimer}</p>
           {feedback ? <Feedback messageId={messageId} /> : null}

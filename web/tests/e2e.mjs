@@ -262,6 +262,7 @@ async function main() {
             { n: 2, title: "Bad link", url: "javascript:window.__pwned=6", source: "x", collection: "knowledge", chunk_id: "c2", snippet: "s", score: 1, supports: [2] },
           ],
           safety: {},
+          searched_for: 'glaucoma <img src=x onerror="window.__pwned=11">',
         },
       };
       const sse =
@@ -275,6 +276,7 @@ async function main() {
       await page.unroute(route);
       await answer.getByText('Look <img src=x onerror="window.__pwned=1"> here.').waitFor();
       await answer.getByText("<script>window.__pwned=3</script>", { exact: false }).waitFor();
+      assert.match(await answer.getByTestId("searched-for").innerText(), /^Searched for: \W?glaucoma <img src=x onerror="window\.__pwned=11">/);
       assert.equal(await answer.locator("img, script, b[onmouseover]").count(), 0, "no element from the answer's text");
       const hrefs = await answer.locator("a").evaluateAll((links) => links.map((a) => a.getAttribute("href")));
       for (const href of hrefs) {

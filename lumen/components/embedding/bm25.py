@@ -19,7 +19,7 @@ import Stemmer
 
 from lumen.components.vector_store.base import SparseVector
 
-__all__ = ["ENGLISH_STOPWORDS", "Bm25Encoder", "stem", "term_id"]
+__all__ = ["ENGLISH_STOPWORDS", "Bm25Encoder", "fold", "stem", "term_id"]
 
 # Common English function words. Negations and medical words ("no", "not", "without", "pain",
 # "high", "low") are kept on purpose: they change the meaning of a clinical question.
@@ -47,7 +47,7 @@ def term_id(term: str) -> int:
     return zlib.crc32(term.encode("utf-8")) & 0xFFFFFFFF
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Case-fold and strip accents ("Sjögren" -> "sjogren")."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -83,7 +83,7 @@ class Bm25Encoder:
         A hyphenated compound gives its parts and the joined form: "covid-19" gives
         "covid", "19" and "covid19", so it matches "COVID 19" and "covid19" alike.
         """
-        folded = _CONTRACTION.sub("", _fold(text))
+        folded = _CONTRACTION.sub("", fold(text))
         out: list[str] = []
         for match in _WORD.finditer(folded):
             word = match.group()

@@ -35,6 +35,8 @@ export interface Answer {
   mode: AnswerMode;
   disclaimer: string;
   resources: SafetyResource[];
+  /** The question as searched when Lumen corrected its spelling ("" when it did not). */
+  searchedFor: string;
 }
 
 const MODES: readonly AnswerMode[] = ["generated", "extractive", "abstained", "crisis", "emergency", "refused"];
@@ -96,6 +98,7 @@ export function parseAnswer(raw: unknown): Answer | null {
     mode,
     disclaimer: text(data.disclaimer) || DEFAULT_DISCLAIMER,
     resources,
+    searchedFor: text(data.searched_for),
   };
 }
 

@@ -816,6 +816,11 @@ export interface components {
             safety?: {
                 [key: string]: unknown;
             };
+            /**
+             * Searched For
+             * @description The question as searched when Lumen corrected its spelling (else null).
+             */
+            searched_for?: string | null;
             /** Sentences */
             sentences: components["schemas"]["AnswerSentencePublic"][];
             /** Timings Ms */
