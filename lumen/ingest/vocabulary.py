@@ -44,18 +44,19 @@ def document_frequencies(
     return {word: n for word, n in sorted(counts.items()) if n >= min_documents}
 
 
-def merged_vocabulary(recorded: Any) -> dict[str, int]:
-    """One collection's recorded ``{source: {word: documents}}`` summed over its sources.
+def merged_vocabulary(records: Iterable[Any]) -> dict[str, int]:
+    """Recorded ``{source: {word: documents}}`` of one or more collections, summed over sources.
 
-    Anything malformed in the record is skipped: spelling correction is a help, never a failure.
+    Anything malformed in a record is skipped: spelling correction is a help, never a failure.
     """
     merged: dict[str, int] = {}
-    if not isinstance(recorded, dict):
-        return merged
-    for vocabulary in recorded.values():
-        if not isinstance(vocabulary, dict):
+    for recorded in records:
+        if not isinstance(recorded, dict):
             continue
-        for word, count in vocabulary.items():
-            if isinstance(word, str) and isinstance(count, int) and count > 0:
-                merged[word] = merged.get(word, 0) + count
+        for vocabulary in recorded.values():
+            if not isinstance(vocabulary, dict):
+                continue
+            for word, count in vocabulary.items():
+                if isinstance(word, str) and isinstance(count, int) and count > 0:
+                    merged[word] = merged.get(word, 0) + count
     return merged

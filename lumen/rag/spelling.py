@@ -27,7 +27,7 @@ from functools import cache
 
 from lumen.components.embedding.bm25 import fold
 from lumen.components.vector_store.base import VectorStore
-from lumen.ingest.pipeline import GENERATION_KEY
+from lumen.ingest.pipeline import index_generation
 from lumen.ingest.vocabulary import VOCABULARY_KEY, merged_vocabulary
 
 MIN_LENGTH = 5
@@ -120,14 +120,11 @@ class SpellingCorrector:
         if word in _CONTRACTIONS or not _LETTERS.fullmatch(word):
             return None
         found = _nearest(word, self._targets, self._limit(word))
-        if found and found[0][1] == 1:
-            return min(found, key=lambda hit: (-self._counts[hit[0]], hit[0]))[0]
-        alike = self._sounds_alike(word)
-        if alike is not None:
-            choice = alike
-        elif found:
-            choice = min(found, key=lambda hit: (-self._counts[hit[0]], hit[0]))
-        else:
+        nearest = min(found, key=lambda hit: (-self._counts[hit[0]], hit[0])) if found else None
+        if nearest is not None and nearest[1] == 1:
+            return nearest[0]
+        choice = self._sounds_alike(word) or nearest
+        if choice is None:
             return None
         if self._english_by_length is None:
             self._english_by_length = _by_length(self._common_english)
@@ -256,18 +253,13 @@ class IndexSpelling:
             cached = self._checked.get(names)
             if cached is not None and now - cached[0] < self._recheck_s:
                 return cached[2]
-            generation = "|".join(
-                str(self._store.get_metadata(GENERATION_KEY.format(collection=name)) or "")
-                for name in names
-            )
+            generation = index_generation(self._store, names)
             if cached is not None and cached[1] == generation:
                 self._checked[names] = (now, generation, cached[2])
                 return cached[2]
-            merged: dict[str, int] = {}
-            for name in names:
-                recorded = self._store.get_metadata(VOCABULARY_KEY.format(collection=name))
-                for word, count in merged_vocabulary(recorded).items():
-                    merged[word] = merged.get(word, 0) + count
+            merged = merged_vocabulary(
+                self._store.get_metadata(VOCABULARY_KEY.format(collection=name)) for name in names
+            )
             corrector = SpellingCorrector(
                 merged,
                 self._english() if merged else frozenset(),
