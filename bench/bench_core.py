@@ -6,7 +6,7 @@ Recall protocol (comparable across systems): sample 200 answered QA pairs with
 id), every answered pair kept; ask each question; a hit is the pair's own document URL among the
 top-5 results. Question texts are not indexed (``include_questions=False``).
 
-Usage: python bench/bench_core.py [--data-dir DIR] [--answers 40] [--skip-ingest]
+Usage: python bench/bench_core.py [--data-dir DIR] [--answers 40] [--skip-ingest] [--out FILE]
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--answers", type=int, default=40)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS / "core.json")
     args = parser.parse_args()
 
     os.environ["LUMEN_PATHS__DATA_DIR"] = str(args.data_dir)
@@ -70,6 +71,8 @@ def main() -> None:
             "vector_store": settings.vector_store.backend,
             "llm": settings.llm.backend,
             "k": settings.retrieval.k,
+            "spelling": settings.retrieval.spelling,
+            "heading_match": settings.retrieval.heading_match,
             "max_context_tokens": settings.llm.max_context_tokens,
             "max_answer_tokens": settings.llm.max_answer_tokens,
         },
@@ -137,12 +140,12 @@ def main() -> None:
             "modes": modes,
         }
 
-    RESULTS.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     previous = RESULTS / "core.json"
     if args.skip_ingest and previous.exists():  # keep the ingest figures of the full run
         results.setdefault("ingest", json.loads(previous.read_text()).get("ingest"))
-    (RESULTS / "core.json").write_text(json.dumps(results, indent=2) + "\n")
-    plot(results, RESULTS / "core.png", totals, first)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, args.out.with_suffix(".png"), totals, first)
     print(json.dumps(results, indent=2))
 
 

@@ -141,6 +141,11 @@ class Lumen:
             from lumen.rag.spelling import IndexSpelling
 
             speller = IndexSpelling(self.store)
+        headings = None
+        if r.heading_match:
+            from lumen.rag.headings import HeadingMatcher
+
+            headings = HeadingMatcher(self.embedder, rank_weight=r.heading_rank_weight)
         return Retriever(
             self.store,
             self.embedder,
@@ -153,6 +158,8 @@ class Lumen:
             reranker=reranker,
             rerank_candidates=r.rerank_candidates,
             speller=speller,
+            headings=headings,
+            heading_candidates=r.heading_candidates,
         )
 
     @cached_property

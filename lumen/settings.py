@@ -178,6 +178,20 @@ class RetrievalSettings(BaseModel):
     rerank_candidates: int = Field(
         10, ge=1, le=100, description="Fused candidates the reranker reads (rerank on)."
     )
+    heading_match: bool = Field(
+        True,
+        description="Reorder the best fused candidates by how well their section headings "
+        "match the question, when no reranker runs (docs/reranking.md).",
+    )
+    heading_candidates: int = Field(
+        10, ge=1, le=100, description="Fused candidates the heading match reads (heading_match on)."
+    )
+    heading_rank_weight: float = Field(
+        0.1,
+        ge=0.0,
+        description="Bonus / (1 + fused rank) added to the question's cosines to a candidate's "
+        "heading and text; larger keeps more of the fused order.",
+    )
     spelling: bool = Field(
         True,
         description="Correct misspelled words of a question against the words of the indexed "

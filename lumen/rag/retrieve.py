@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from lumen.components.vector_store.base import ScoredChunk, SearchFilter, Vector
 from lumen.documents import Chunk
 from lumen.rag.expand import expand_hits
 from lumen.rag.spelling import Correction
+
+if TYPE_CHECKING:
+    from lumen.rag.headings import HeadingMatcher
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +109,8 @@ class Retriever:
         reranker: PassageScorer | None = None,
         rerank_candidates: int = 10,
         speller: QuestionSpeller | None = None,
+        headings: HeadingMatcher | None = None,
+        heading_candidates: int = 10,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -117,6 +122,8 @@ class Retriever:
         self._reranker = reranker
         self._rerank_candidates = rerank_candidates
         self._speller = speller
+        self._headings = headings
+        self._heading_candidates = heading_candidates
 
     @property
     def reranker(self) -> PassageScorer | None:
@@ -144,6 +151,10 @@ class Retriever:
         result can hold fewer than ``k`` sources.
 
         With a speller, misspelled words are corrected first (:mod:`lumen.rag.spelling`).
+
+        Without a reranker but with a heading matcher, the best ``heading_candidates`` fused
+        chunks are reordered by how well their headings match the question
+        (:mod:`lumen.rag.headings`) before the top ``k`` are kept.
         """
         corrections: tuple[tuple[str, str], ...] = ()
         if self._speller is not None:
@@ -178,7 +189,13 @@ class Retriever:
             hits = dense if mode == "dense" else sparse
             fused = {hit.chunk.id: hit.score for hit in hits}
         reranker = self._reranker if rerank is not False else None
-        depth = max(k, self._rerank_candidates) if reranker is not None else k
+        headings = self._headings if reranker is None else None
+        if reranker is not None:
+            depth = max(k, self._rerank_candidates)
+        elif headings is not None:
+            depth = max(k, self._heading_candidates)
+        else:
+            depth = k
         best = sorted(fused, key=lambda cid: fused[cid], reverse=True)[:depth]
         chunks = [
             RetrievedChunk(
@@ -192,6 +209,8 @@ class Retriever:
         ]
         if reranker is not None and chunks:
             chunks = rerank_chunks(question, chunks, reranker, k=k)
+        elif headings is not None:
+            chunks = headings.reorder(query_vector, chunks, k=k)
         around = self._neighbours if neighbours is None else neighbours
         if around > 0:
             chunks = expand_hits(chunks, self._store.document_chunks, around)

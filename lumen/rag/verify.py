@@ -43,9 +43,10 @@ _QUESTION_TERM_BONUS = 0.25
 _EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice
 _CHUNK_WEIGHT = 0.5  # extractive sentences: weight of their chunk's match to the question
 # Extractive sentences: bonus / (1 + the chunk's retrieval rank). The retriever ranks whole
-# chunks by dense and BM25 matches together; a long, chatty question's cosine to one sentence
-# is a noisier signal of the right page than that rank.
-_RANK_BONUS = 0.2
+# chunks by dense and BM25 matches together, then by how well their headings match the
+# question; a long, chatty question's cosine to one sentence is a noisier signal of the right
+# page and section than that rank.
+_RANK_BONUS = 0.8
 # "not mentioned in the source", "the context does not provide", "no information ... in the text"
 _SOURCE_WORD = re.compile(
     r"\b(?:sources?|context|passages?|text|articles?|documents?|information|excerpts?)\b",

@@ -7,6 +7,9 @@ The steps, in order (each reads the previous one's output under ``--work``)::
     lumen lab verifier export       # int8 ONNX + threshold from validation → export/
     lumen lab verifier evaluate     # dev report: bench/results/verifier-dev.{json,png}
     lumen lab verifier install      # copy export/ into lumen/models/verifier
+
+``lumen lab verifier recover`` rebuilds a run's ``final/`` from an export (dequantised weights)
+where the run's own checkpoint was not kept, so that it can be exported again.
 """
 
 from __future__ import annotations
@@ -231,6 +234,28 @@ def export_cmd(
         out, threshold=threshold, max_tokens=max_tokens, training=training, metrics=metrics
     )
     typer.echo(json.dumps({"threshold": manifest["threshold"], "metrics": metrics}, indent=1))
+
+
+@verifier_app.command("recover")
+def recover_cmd(
+    work: WorkOption = _DEFAULT_WORK,
+    model: Annotated[
+        Path, typer.Option(help="Export folder to read (model, tokenizer, manifest).")
+    ] = _REPO / "lumen" / "models" / "verifier",
+    run: Annotated[str, typer.Option(help="Run folder to write under --work.")] = "recovered",
+) -> None:
+    """Rebuild a run's final/ from an int8 export (weights dequantised), to export it again."""
+    from lumen.components.model_files import minilm_dir
+    from lumen.rag.entailment import MODEL_FILE
+    from lumen_lab.verifier.recover import RecoveryError, recover_checkpoint
+
+    if not (model / MODEL_FILE).is_file():
+        _fail(f"no exported verifier in {model}")
+    try:
+        final = recover_checkpoint(model, minilm_dir(), work / run / "final")
+    except RecoveryError as exc:
+        _fail(str(exc))
+    typer.echo(f"recovered {final}")
 
 
 @verifier_app.command("evaluate")

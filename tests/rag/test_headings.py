@@ -1,0 +1,118 @@
+"""Reordering retrieved chunks by how well their headings match the question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lumen.documents import Chunk, Document, Section
+from lumen.factory import build_lumen
+from lumen.rag.headings import HeadingMatcher
+from lumen.rag.retrieve import RetrievedChunk
+from lumen.settings import Settings
+
+QUESTION = (
+    "sorry if this is a dumb question but our doctor mentioned moebius syndrome at my grandmas "
+    "last visit, what symptoms should i watch out for with it thanks"
+)
+SECTIONS = {
+    "inherited": (
+        "Is Moebius syndrome inherited ?",
+        "Most cases of Moebius syndrome are sporadic, which means they occur in people with no "
+        "history of the disorder in their family.",
+    ),
+    "symptoms": (
+        "What are the symptoms of Moebius syndrome ?",
+        "Moebius syndrome is present from birth. People with it cannot move their faces: they "
+        "cannot smile, frown or raise their eyebrows, and cannot move their eyes sideways.",
+    ),
+    "frequency": (
+        "How many people are affected by Moebius syndrome ?",
+        "The exact incidence of Moebius syndrome is unknown; researchers estimate that it "
+        "affects 1 in 50,000 to 1 in 500,000 newborns.",
+    ),
+}
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.texts: list[str] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)  # type: ignore[no-any-return]
+
+
+def _chunk(key: str, rank: int) -> RetrievedChunk:
+    section, text = SECTIONS[key]
+    chunk = Chunk(
+        id=f"moebius#{key}",
+        doc_id="moebius",
+        collection="knowledge",
+        source="test",
+        title="Moebius syndrome",
+        section=section,
+        url="https://example.org/moebius",
+        text=text,
+        position=rank,
+        n_chunks=3,
+        doc_hash="h",
+    )
+    return RetrievedChunk(chunk=chunk, score=1 / (60 + rank))
+
+
+def test_the_chunk_whose_heading_the_question_asks_about_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]
+    fused = [_chunk("inherited", 1), _chunk("frequency", 2), _chunk("symptoms", 3)]
+    query = embedder.embed([QUESTION])[0]
+    matcher = HeadingMatcher(embedder)
+    reordered = matcher.reorder(query, fused, k=2)
+    assert [c.chunk.id for c in reordered] == ["moebius#symptoms", "moebius#inherited"]
+    assert reordered[0].score > reordered[1].score
+    # A large rank bonus keeps retrieval's order: the bonus is what breaks near-ties.
+    keeps = HeadingMatcher(embedder, rank_weight=10.0).reorder(query, fused, k=3)
+    assert [c.chunk.id for c in keeps] == [c.chunk.id for c in fused]
+    assert matcher.reorder(query, [], k=3) == []
+
+
+def test_heading_vectors_are_embedded_once(embedder) -> None:  # type: ignore[no-untyped-def]
+    counting = CountingEmbedder(embedder)
+    matcher = HeadingMatcher(counting)
+    fused = [_chunk("inherited", 1), _chunk("symptoms", 2)]
+    query = embedder.embed([QUESTION])[0]
+    matcher.reorder(query, fused, k=2)
+    matcher.reorder(query, list(reversed(fused)), k=2)
+    assert sorted(counting.texts) == sorted(c.chunk.section for c in fused)
+    assert QUESTION not in counting.texts  # the question is never embedded (or kept) here
+
+
+def _document() -> Document:
+    return Document(
+        id="moebius",
+        title="Moebius syndrome",
+        url="https://example.org/moebius",
+        source="pages",
+        collection="knowledge",
+        sections=tuple(Section(title, text) for title, text in SECTIONS.values()),
+    )
+
+
+def test_retrieval_reorders_by_heading_unless_turned_off(
+    tmp_path: Path,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    on = Settings(paths={"data_dir": tmp_path / "data"})
+    off = Settings(paths={"data_dir": tmp_path / "data"}, retrieval={"heading_match": False})
+    with build_lumen(on, embedder=embedder) as lumen:
+        lumen.ingestor.ingest([_document()], collection="knowledge")
+        fused = lumen.retriever.retrieve(QUESTION, collections=["knowledge"], k=3, mode="bm25")
+        plain = build_lumen(off, embedder=embedder)
+        plain.__dict__["store"] = lumen.store  # one process holds the embedded index
+        unordered = plain.retriever.retrieve(QUESTION, collections=["knowledge"], k=3, mode="bm25")
+    assert fused.chunks[0].chunk.section == "What are the symptoms of Moebius syndrome ?"
+    expected = HeadingMatcher(embedder).reorder(fused.query_vector, unordered.chunks, k=3)
+    assert [c.chunk.id for c in fused.chunks] == [c.chunk.id for c in expected]
+    assert [c.score for c in fused.chunks] == [c.score for c in expected]
