@@ -240,15 +240,17 @@ def export_cmd(
 def recover_cmd(
     work: WorkOption = _DEFAULT_WORK,
     model: Annotated[
-        Path, typer.Option(help="Export folder to read (model, tokenizer, manifest).")
-    ] = _REPO / "lumen" / "models" / "verifier",
+        Path | None,
+        typer.Option(help="Export folder to read (default: the shipped lumen/models/verifier)."),
+    ] = None,
     run: Annotated[str, typer.Option(help="Run folder to write under --work.")] = "recovered",
 ) -> None:
     """Rebuild a run's final/ from an int8 export (weights dequantised), to export it again."""
     from lumen.components.model_files import minilm_dir
-    from lumen.rag.entailment import MODEL_FILE
+    from lumen.rag.entailment import MODEL_FILE, default_model_dir
     from lumen_lab.verifier.recover import RecoveryError, recover_checkpoint
 
+    model = model or default_model_dir()
     if not (model / MODEL_FILE).is_file():
         _fail(f"no exported verifier in {model}")
     try:
