@@ -71,6 +71,16 @@ def main() -> None:
         "relevant_cited_at_all": round(sum(r > 0 for r in ranks) / n, 4),
         "modes": dict(sorted(modes.items())),
         "seconds_p50": round(sorted(seconds)[n // 2], 2),
+        "first_citation_relevant_by_qtype": {
+            qtype: {
+                "questions": len(kind),
+                "share": round(sum(r == 1 for r in kind) / len(kind), 4),
+            }
+            for qtype in sorted({row.get("qtype", "") for row in rows})
+            for kind in [
+                [r for r, row in zip(ranks, rows, strict=True) if row.get("qtype", "") == qtype]
+            ]
+        },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -75,6 +75,7 @@ def main() -> None:
             "heading_match": settings.retrieval.heading_match,
             "max_context_tokens": settings.llm.max_context_tokens,
             "max_answer_tokens": settings.llm.max_answer_tokens,
+            "answer_budget_s": settings.llm.answer_budget_s,
         },
     }
 
@@ -120,6 +121,7 @@ def main() -> None:
         first: list[float] = []
         verify: list[float] = []
         modes: dict[str, int] = {}
+        budget_cuts = 0
         lumen.pipeline.ask(chosen[0].question)  # load the model before timing
         for pair in chosen[: args.answers]:
             answer = lumen.pipeline.ask(pair.question)
@@ -128,6 +130,7 @@ def main() -> None:
                 first.append(answer.timings_ms["retrieve"] + answer.timings_ms["first_token"])
                 verify.append(answer.timings_ms["verify"])
             modes[answer.mode] = modes.get(answer.mode, 0) + 1
+            budget_cuts += int(answer.timings_ms.get("budget_cut", 0.0))
         results["answer"] = {
             "questions": len(totals),
             "total_p50_ms": percentile(totals, 50),
@@ -138,6 +141,7 @@ def main() -> None:
             "verify_p95_ms": percentile(verify, 95),
             "verifier": lumen.verifier.scorer,
             "modes": modes,
+            "budget_cuts": budget_cuts,
         }
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

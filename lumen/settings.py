@@ -113,6 +113,13 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(
         30.0, gt=0, description="Give up on a generation after this long (once it holds the model)."
     )
+    answer_budget_s: float = Field(
+        4.0,
+        ge=0,
+        description="Stop generating once a question has taken this long (from its arrival): "
+        "the complete sentences written so far are checked, and quotes fill in when none "
+        "survives, so an answer stays under 5 s on a slow machine. 0: no budget.",
+    )
     max_parallel: int = Field(
         1, ge=1, description="Questions the model answers at once in one process (llama_cpp: 1)."
     )

@@ -187,6 +187,26 @@ def split_sentences(text: str) -> list[str]:
     return [text[start:end] for start, end in sentence_spans(text)]
 
 
+# A sentence's end: its mark, a closing quote or bracket, then citation marks such as "[1][2]".
+_COMPLETE_END = re.compile(
+    r"([.!?\u2026])[\"'\u201d\u2019)\]]*(?:\s*\[\d+(?:\s*[,-]\s*\d+)*\])*(?=\s|$)"
+)
+
+
+def complete_sentences(text: str) -> str:
+    """``text`` up to the end of its last complete sentence (``""`` when it holds none).
+
+    A draft cut off mid-sentence ("Glaucoma is treated with eye drops. Surgery may") keeps
+    "Glaucoma is treated with eye drops.": a fragment is no claim to show or check.
+    """
+    text = text.rstrip()
+    for match in reversed(list(_COMPLETE_END.finditer(text))):
+        mark_end = match.end(1)
+        if _ends_sentence(text, mark_end, text[match.end() :].lstrip()[:2]):
+            return text[: match.end()]
+    return ""
+
+
 # Small words that may sit inside a title-cased heading.
 _HEADING_GLUE = frozenset("a an and as at by for from in of on or the to with &".split())
 

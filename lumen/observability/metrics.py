@@ -55,6 +55,11 @@ class Metrics:
             buckets=(1, 5, 10, 20, 40, 60, 80, 100, 150, 200, 400),
             registry=r,
         )
+        self.budget_cuts = Counter(
+            "lumen_answer_budget_cuts",
+            "Generations stopped by the answer budget (llm.answer_budget_s)",
+            registry=r,
+        )
         self.cache = Counter("lumen_answer_cache", "Answer cache lookups", ["result"], registry=r)
         self.rate_limit_hits = Counter(
             "lumen_rate_limit_hits", "Requests refused by a rate limit", ["scope"], registry=r
@@ -146,6 +151,8 @@ class Metrics:
             tokens = timings.get("completion_tokens")
             if tokens:
                 self.tokens_per_second.observe(tokens / (timings["generate"] / 1000))
+        if timings.get("budget_cut"):
+            self.budget_cuts.inc()
         if answer.mode in ("crisis", "emergency", "refused"):
             self.safety_events.labels(answer.mode).inc()
         for action in answer.safety.get("policy_actions", []) or []:

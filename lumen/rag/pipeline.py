@@ -19,7 +19,7 @@ from lumen.safety.policy import apply_output_policy
 from lumen.safety.responses import harmful_response, response_for
 from lumen.safety.triage import Triage, TriageResult, check_input
 from lumen.settings import Settings
-from lumen.textutil import is_yes_no_question
+from lumen.textutil import complete_sentences, is_yes_no_question
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,14 @@ class RagPipeline:
             return self._abstain(timings, retrieved)
 
         searched = retrieval.query or text  # misspelled words corrected
-        draft, gen_timings = self._generate(searched, evidence, on_token, options.patient_context)
+        budget = settings.llm.answer_budget_s
+        draft, gen_timings = self._generate(
+            searched,
+            evidence,
+            on_token,
+            options.patient_context,
+            deadline=started + budget if budget > 0 else None,
+        )
         timings.update(gen_timings)
 
         verify_started = time.perf_counter()
@@ -143,7 +150,9 @@ class RagPipeline:
         checked = self._verifier.check(draft_checked, evidence)
         supported = [c for c in checked if c.supported]
         mode: str = "generated"
-        if len(supported) < settings.verify.min_supported_sentences:
+        if len(supported) < settings.verify.min_supported_sentences or not _rests_on_best_page(
+            supported, evidence
+        ):
             supported = self._verifier.extract(
                 searched,
                 retrieval.query_vector,
@@ -182,7 +191,14 @@ class RagPipeline:
         evidence: Evidence,
         on_token: TokenCallback | None,
         patient_context: str | None = None,
+        *,
+        deadline: float | None = None,
     ) -> tuple[str, dict[str, float]]:
+        """The model's draft and its timings.
+
+        Past ``deadline`` (a ``time.perf_counter()`` value) the model stops, and the draft keeps
+        only its complete sentences: the answer budget holds however slow the machine is.
+        """
         settings = self._settings
         llm = self.llm
         started = time.perf_counter()
@@ -205,18 +221,33 @@ class RagPipeline:
         )
         pieces: list[str] = []
         first_token: float | None = None
-        for piece in llm.stream_chat(prompt.messages, params):
-            if first_token is None:
-                first_token = _ms_since(started)
-            pieces.append(piece)
-            if on_token is not None:
-                on_token(piece)
+        cut = False
+        stream = llm.stream_chat(prompt.messages, params)
+        try:
+            for piece in stream:
+                if first_token is None:
+                    first_token = _ms_since(started)
+                pieces.append(piece)
+                if on_token is not None:
+                    on_token(piece)
+                if deadline is not None and time.perf_counter() >= deadline:
+                    cut = True
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # the model stops computing tokens nobody will read
         generate_ms = _ms_since(started)
-        return "".join(pieces), {
+        draft = "".join(pieces)
+        if cut:
+            logger.info("answer budget reached after %s tokens: the draft is cut", len(pieces))
+            draft = complete_sentences(draft)
+        return draft, {
             "generate": generate_ms,
             "first_token": first_token if first_token is not None else generate_ms,
             "prompt_tokens": float(prompt.prompt_tokens),
             "completion_tokens": float(len(pieces)),
+            "budget_cut": float(cut),
         }
 
     def _safety_answer(
@@ -298,13 +329,31 @@ def _apply_policy(
     return kept, sorted(set(actions))
 
 
+def _rests_on_best_page(sentences: Sequence[CheckedSentence], evidence: Evidence) -> bool:
+    """Whether the first sentence is supported by the page retrieval ranked first.
+
+    A generated answer that opens from another page has usually wandered (another condition, a
+    similar name: "Pfeiffer syndrome" for "Pfeiffer-Mayer syndrome"); the best page is quoted
+    instead. On the consumer tuning split, generated answers whose first citation was not the
+    best page were right a third as often as the quotes that replaced them.
+    """
+    if not sentences or not evidence.chunks:
+        return False
+    best = _page_key(evidence.chunks[0].chunk)
+    return any(
+        _page_key(evidence.chunks[s.chunk_index].chunk) == best for s in sentences[0].supports
+    )
+
+
 def _cite(
     supported: Sequence[CheckedSentence], evidence: Evidence
 ) -> tuple[list[AnswerSentence], list[Citation]]:
     """Number the cited pages in order of first use and attach them to the sentences.
 
-    Chunks of one page (one URL, or one document where a chunk has no URL) are one source: one
-    number, the snippet of its best support, and every sentence any of its chunks supports.
+    Where one sentence is supported by several pages, the one retrieval ranked higher comes
+    first. Chunks of one page (one URL, or one document where a chunk has no URL) are one
+    source: one number, the snippet of its best support, and every sentence any of its chunks
+    supports.
     """
     numbers: dict[str, int] = {}
     best: dict[str, tuple[float, int, str]] = {}  # page -> (score, chunk index, snippet)
@@ -312,7 +361,8 @@ def _cite(
     sentences: list[AnswerSentence] = []
     for position, sentence in enumerate(supported):
         marks: list[int] = []
-        for support in sentence.supports:
+        # pages numbered in retrieval order where one sentence has several
+        for support in sorted(sentence.supports, key=lambda s: s.chunk_index):
             page = _page_key(evidence.chunks[support.chunk_index].chunk)
             n = numbers.setdefault(page, len(numbers) + 1)
             if n not in marks:

@@ -37,11 +37,15 @@ if TYPE_CHECKING:
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CITATION_MARK = re.compile(r"\s*\[(?:\d+(?:\s*[,-]\s*\d+)*)\]")
 _MIN_CLAIM_TERMS = 2
+_MIN_CLAIM_WORDS = 4
+# A claim ends like a statement: ".", "!" or "...", then perhaps a closing quote or bracket.
+_STATEMENT_END = re.compile(r"[.!\u2026][\"'\u201d\u2019)\]]*$")
 _DUPLICATE_COSINE = 0.93
 _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
 _QUESTION_TERM_BONUS = 0.25
 _EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice
 _CHUNK_WEIGHT = 0.5  # extractive sentences: weight of their chunk's match to the question
+_OTHER_PAGE_MARGIN = 0.1  # quotes from other pages: their chunk's match within this of the anchor's
 # Extractive sentences: bonus / (1 + the chunk's retrieval rank). The retriever ranks whole
 # chunks by dense and BM25 matches together, then by how well their headings match the
 # question; a long, chatty question's cosine to one sentence is a noisier signal of the right
@@ -56,6 +60,18 @@ _ABSENCE = re.compile(
     r"\b(?:not|never|no|neither|nor|\w+n't)\b(?:\W+\w+){0,4}?\W+"
     r"(?:mention\w*|provid\w*|stat\w*|specif\w*|discuss\w*|contain\w*|say\w*|said|"
     r"includ\w*|address\w*|cover\w*|describ\w*|available|information|details?)\b",
+    re.IGNORECASE,
+)
+# "This type of source can be found in any document", "The text describes ...", "Source 2 says":
+# the sentence is about the sources as texts, not about the question's subject.
+_SOURCE_AS_SUBJECT = re.compile(
+    r"^(?:this|these|the|each|both|all|such|every)\s+(?:\w+\s+){0,2}?"
+    r"(?:sources?|context|passages?|texts?|documents?|excerpts?|articles?)\s+"
+    r"(?:can|could|may|might|will|would|is|are|was|were|does|do|has|have|provides?|describes?|"
+    r"mentions?|says?|states?|discuss(?:es)?|contains?|includes?|explains?|focus(?:es)?|"
+    r"talks?|seems?|appears?|gives?|offers?|lists?|covers?|refers?|suggests?)\b"
+    r"|\b(?:sources?|documents?|passages?|excerpts?|context)\s*\[?\d+\]?\s+"
+    r"(?:says?|states?|mentions?|describes?|shows?|suggests?|notes?|explains?|reports?)\b",
     re.IGNORECASE,
 )
 
@@ -92,8 +108,16 @@ def opposite_direction(claim: str, source: str) -> bool:
 
 
 def speaks_of_sources(sentence: str) -> bool:
-    """True for a sentence saying what the sources lack rather than answering."""
-    return bool(_SOURCE_WORD.search(sentence) and _ABSENCE.search(sentence))
+    """True for a sentence about the sources rather than the question's subject.
+
+    "The dose is not mentioned in the source" (what they lack), "This type of source can be
+    found in any document" or "Source 2 says ..." (the texts themselves): no claim a user can
+    use, however close its words are to a passage.
+    """
+    text = sentence.strip()
+    return bool(
+        (_SOURCE_WORD.search(text) and _ABSENCE.search(text)) or _SOURCE_AS_SUBJECT.search(text)
+    )
 
 
 @dataclass(frozen=True)
@@ -247,6 +271,11 @@ class Verifier:
             return CheckedSentence(text, 0.0, False, (), "too short to check")
         if speaks_of_sources(text):
             return CheckedSentence(text, 0.0, False, (), "speaks of the sources, not the question")
+        if text.rstrip().endswith(":"):  # "The signs of X are:" with no list after it
+            return CheckedSentence(text, 0.0, False, (), "a lead-in, not a statement")
+        if len(text.split()) < _MIN_CLAIM_WORDS or not _STATEMENT_END.search(text):
+            # a list item ("Abnormality of the femur (the long leg bone)"), a label, a question
+            return CheckedSentence(text, 0.0, False, (), "not a complete statement")
         return None
 
     def _entail(
@@ -362,8 +391,9 @@ class Verifier:
         navigation), a heading fused onto a sentence is cut off, and sentences rank by cosine to
         the question, a bonus for the question's terms they use, how well their chunk as a
         whole (its title and section included) matches the question, and the chunk's retrieval
-        rank. The answer is the best sentence and the ones after it in its chunk, then the next
-        best from other chunks.
+        rank (chunks of one section share the best). The answer is the best sentence and the
+        ones after it in its chunk, then the next best from other chunks of its page, or of
+        other pages whose chunk matches the question within 0.1 of the best one's.
         """
         if not evidence.sentences:
             return []
@@ -371,13 +401,19 @@ class Verifier:
         cosines = evidence.vectors @ query_vector
         texts = [strip_fused_heading(sentence) for sentence in evidence.sentences]
         candidates = [i for i, text in enumerate(texts) if quotable(text)]
+        # Chunks of one section share its best rank: retrieval's order among them is noise
+        # (the same heading, much the same words), and the sentences themselves decide.
+        section_rank: dict[tuple[str, str], int] = {}
+        for rank, item in enumerate(evidence.chunks):
+            section_rank.setdefault((item.chunk.doc_id, item.chunk.section), rank)
+        rank_of = [section_rank[(c.chunk.doc_id, c.chunk.section)] for c in evidence.chunks]
         scores = {
             i: float(cosines[i])
             + _QUESTION_TERM_BONUS
             * len(question_terms & self._terms(texts[i]))
             / max(len(question_terms), 1)
             + _CHUNK_WEIGHT * evidence.relevance[evidence.owners[i]]
-            + _RANK_BONUS / (1 + evidence.owners[i])
+            + _RANK_BONUS / (1 + rank_of[evidence.owners[i]])
             for i in candidates
         }
         order = sorted(candidates, key=lambda i: scores[i], reverse=True)
@@ -389,8 +425,18 @@ class Verifier:
         following = [
             i for i in candidates if evidence.owners[i] == evidence.owners[anchor] and i > anchor
         ]
+        # Another page is quoted only when its chunk matches the question about as well as the
+        # anchor's: a symptoms question about one syndrome gets no symptom list of another.
+        anchor_doc = evidence.chunks[evidence.owners[anchor]].chunk.doc_id
+        floor = evidence.relevance[evidence.owners[anchor]] - _OTHER_PAGE_MARGIN
+        elsewhere = [
+            i
+            for i in order[1:]
+            if evidence.chunks[evidence.owners[i]].chunk.doc_id == anchor_doc
+            or evidence.relevance[evidence.owners[i]] >= floor
+        ]
         chosen: list[int] = []
-        for i in [anchor, *following, *order[1:]]:
+        for i in [anchor, *following, *elsewhere]:
             if i in chosen or any(
                 float(evidence.vectors[i] @ evidence.vectors[j]) >= _EXTRACT_DUPLICATE_COSINE
                 for j in chosen
@@ -399,8 +445,14 @@ class Verifier:
             chosen.append(i)
             if len(chosen) == count:
                 break
-        # Read in source order: by chunk rank, then position within the chunk.
-        chosen.sort(key=lambda i: (evidence.owners[i], i))
+        # Read in source order: by section rank, then by place in the document.
+        chosen.sort(
+            key=lambda i: (
+                rank_of[evidence.owners[i]],
+                evidence.chunks[evidence.owners[i]].chunk.position,
+                i,
+            )
+        )
         return [
             CheckedSentence(
                 texts[i],

@@ -33,6 +33,9 @@ class RuleReport:
     negated: tuple[str, ...] = ()
     safe_contexts: tuple[str, ...] = ()
     informational: bool = False
+    asks_information: bool = False
+    """An informational question opens the message or one of its clauses, in no present
+    situation; ``informational`` requires it to open the message."""
 
     def first(self, category: str) -> RuleHit | None:
         """The first hit of ``category``, if any."""
@@ -211,8 +214,8 @@ _PERSONAL_RE = re.compile(
     r"the (?:man|woman|person|guy|girl|boy|kid|child|baby|patient)|right now|just now|"
     r"suddenly|all of a sudden)\b"
 )
-_INFORMATIONAL_RE = re.compile(
-    r"^(?:what (?:is|are|was|were|does|do|causes|happens|kind|type|should be)|"
+_INFORMATIONAL_QUESTION = (
+    r"(?:what (?:is|are|was|were|does|do|causes|happens|kind|type|should be)|"
     r"what's the (?:difference|definition|meaning|treatment|number|phone number|role)|"
     r"who (?:is|are|was|were)|why (?:is|are|do|does|did|was|were|can|can't)|"
     r"how (?:is|are|was|were|does|did|do (?:you|doctors|hospitals|people|they)|"
@@ -220,9 +223,15 @@ _INFORMATIONAL_RE = re.compile(
     r"when (?:should|is|do|does|to)|is it (?:true|normal|possible|safe|common|bad)|are there|"
     r"can (?:a|an|the|you get|people)|could (?:a|an|the)|does (?:a|an|the)|do (?:people|most)|"
     r"can \w+ (?:cause|make|lead to|trigger|feel like|be)|"
-    r"can (?:you|a person|someone|people) (?:die|survive)|describe|explain|define|list|"
+    r"can (?:you|a person|someone|people) (?:die|survive|live (?:a )?(?:normal|long|full))|"
+    r"am i at risk|describe|explain|define|list|"
     r"tell me about|signs of|symptoms of|difference between)\b"
 )
+_INFORMATIONAL_RE = re.compile("^" + _INFORMATIONAL_QUESTION)
+# Consumer messages often put their question after a preamble ("hi, my wife got it, so how do
+# you end up with it?"). Such a clause only raises the crisis classifier's bar; emergency rules
+# still read the whole message ("My chest hurts. What is happening to me?").
+_INFORMATIONAL_CLAUSE_RE = re.compile(r"(?:^|[.?!,;:]\s+|\bso\s+)" + _INFORMATIONAL_QUESTION)
 _PRESENT_SITUATION_RE = re.compile(
     r"\b(?:right now|just now|at the moment|currently|tonight|suddenly|all of a sudden|"
     r"i'm having|i am having|i have|i've had|i took|i just|i feel|i'm feeling|"
@@ -1038,9 +1047,9 @@ def match_rules(text: str) -> RuleReport:
     negated: list[str] = []
     personal = _personal(norm)
     specific = _SPECIFIC_PERSON_RE.search(norm) is not None
-    informational = (
-        _INFORMATIONAL_RE.search(norm) is not None and _PRESENT_SITUATION_RE.search(norm) is None
-    )
+    present = _PRESENT_SITUATION_RE.search(norm) is not None
+    informational = _INFORMATIONAL_RE.search(norm) is not None and not present
+    asks_information = _INFORMATIONAL_CLAUSE_RE.search(norm) is not None and not present
     for rule in (*CRISIS_RULES, *EMERGENCY_RULES, *HARMFUL_RULES):
         if rule.needs_personal and not personal:
             continue
@@ -1069,6 +1078,7 @@ def match_rules(text: str) -> RuleReport:
         negated=tuple(negated),
         safe_contexts=tuple(safe),
         informational=informational,
+        asks_information=asks_information,
     )
 
 

@@ -126,7 +126,9 @@ def decide(
     p_crisis = probs.get("crisis", 0.0)
     if crisis_hit is not None:
         return "crisis", crisis_hit.subtype, 1.0, reasons
-    crisis_needed = thresholds.crisis + info_margin
+    # A question after a preamble ("my wife got it, so how do you end up with it?") counts too.
+    asks_margin = thresholds.safe_margin if report.asks_information else 0.0
+    crisis_needed = thresholds.crisis + max(info_margin, asks_margin)
     if emergency_hit is not None:
         crisis_needed = max(crisis_needed, CRISIS_OVER_EMERGENCY)
     if p_crisis >= crisis_needed:

@@ -48,6 +48,7 @@ def test_answer_stages_verifier_and_feedback(
     assert isinstance(sentences, list)
     assert metrics.value("lumen_verifier_dropped_sentences_total") == answer["dropped_sentences"]
     assert metrics.value("lumen_verifier_kept_sentences_total") == len(sentences)
+    assert metrics.value("lumen_answer_budget_cuts_total") == timings.get("budget_cut", 0.0)
 
     url = f"/api/v1/messages/{message['id']}/feedback"
     assert client.post(url, json={"rating": -1}, headers=alice.headers).status_code == 201

@@ -37,3 +37,19 @@ def test_answer_body_keeps_questions_that_are_not_the_pairs() -> None:
     assert answer_body(
         restated, question="What are the treatments for Aniridia ?", focus="Aniridia"
     ) == ("Treatment focuses on regular eye exams.")
+
+
+def test_a_bibliography_is_not_answer_text(sources_dir: Path) -> None:
+    # NINDS's Menkes disease research answer ends with three numbered references.
+    parsed = parse_file(sources_dir / "medquad" / "6_NINDS_QA" / "0000191.xml")
+    research = next(p for p in parsed.pairs if "research" in p.question.lower())
+    assert "Nature Reviews Neurology" in research.answer  # kept for evaluation and training
+    assert "Kaler" not in research.body
+    assert "emerging concepts" not in research.body
+    assert research.body.startswith("Recent research sponsored by the NINDS")
+    assert "gene therapy approaches to Menkes disease" in research.body
+    # A numbered list item that is no reference stays.
+    body = answer_body(
+        "Steps:  1. Rest the leg in 2019 style.  2. Ice it.", question="q", focus="f"
+    )
+    assert "Rest the leg" in body

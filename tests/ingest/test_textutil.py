@@ -7,6 +7,7 @@ import time
 import pytest
 
 from lumen.textutil import (
+    complete_sentences,
     is_yes_no_question,
     normalize_whitespace,
     sentence_spans,
@@ -169,3 +170,19 @@ def test_splitting_is_fast() -> None:
 )
 def test_yes_no_questions_are_told_by_their_first_word(question: str, expected: bool) -> None:
     assert is_yes_no_question(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("draft", "kept"),
+    [
+        ("Glaucoma is treated with eye drops. Surgery may", "Glaucoma is treated with eye drops."),
+        ("Drops lower eye pressure [1]. Laser surgery [2", "Drops lower eye pressure [1]."),
+        ("Drops lower eye pressure. [1] Laser", "Drops lower eye pressure. [1]"),
+        ("It rises (a lot). Then", "It rises (a lot)."),
+        ("Is it treated? Yes, with drops!", "Is it treated? Yes, with drops!"),
+        ("Surgery may", ""),
+        ("", ""),
+    ],
+)
+def test_complete_sentences_drop_a_cut_off_fragment(draft: str, kept: str) -> None:
+    assert complete_sentences(draft) == kept

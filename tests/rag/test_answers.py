@@ -141,3 +141,82 @@ def test_extract_leans_on_the_retrieval_rank(verifier, embedder) -> None:  # typ
         quoted = verifier.extract(question, query, evidence, count=1)
         _, citations = _cite(quoted, evidence)
         assert citations[0].url == ranked[0].chunk.url
+
+
+def _section_chunk(doc: str, position: int, text: str) -> RetrievedChunk:
+    chunk = retrieved(doc, text).chunk
+    chunk = replace(
+        chunk, id=f"{doc}#{position}", section="symptoms", position=position, n_chunks=2
+    )
+    return RetrievedChunk(chunk, 0.5)
+
+
+def test_chunks_of_one_section_share_its_rank(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # A long symptom table spans two chunks of one section; retrieval's order between them is
+    # noise, so the sentence that answers best is quoted first whichever chunk ranked first.
+    question = "What are the symptoms of Floating-Harbor syndrome?"
+    common = _section_chunk(
+        "fh",
+        0,
+        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
+        "people: Short stature; Delayed skeletal maturation; Short neck; Wide mouth.",
+    )
+    rare = _section_chunk(
+        "fh",
+        1,
+        "Signs and symptoms of Floating-Harbor syndrome seen in about 5% of people: "
+        "Coarctation of aorta; Hypospadias.",
+    )
+    query = embedder.embed([question])[0]
+    for ranked in ([common, rare], [rare, common]):
+        evidence = verifier.gather(query, ranked)
+        assert verifier.extract(question, query, evidence, count=1)[0].text.startswith(
+            "The most common"
+        )
+
+
+def test_another_page_is_quoted_only_when_it_matches_as_well(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    question = "What are the symptoms of Saccharopinuria?"
+    asked = retrieved(
+        "saccharopinuria",
+        "Signs and symptoms of Saccharopinuria: Autosomal recessive inheritance; EEG "
+        "abnormality; Histidinuria; Hyperlysinuria; Intellectual disability; Short stature.",
+    )
+    other = retrieved(
+        "hawkinsinuria",
+        "The most common signs and symptoms of Hawkinsinuria, seen in about 90% of people: "
+        "Abnormal hair quantity; Fine hair.",
+    )
+    query = embedder.embed([question])[0]
+    evidence = verifier.gather(query, [asked, other])
+    quoted = verifier.extract(question, query, evidence, count=3)
+    _, citations = _cite(quoted, evidence)
+    assert [c.url for c in citations] == ["https://example.org/saccharopinuria"]
+    # Pages that match about equally well are both quoted (test above: either may come first).
+    a = retrieved("a", "Glaucoma often has no early symptoms, and vision loss starts at the edges.")
+    b = retrieved("b", "Open-angle glaucoma usually causes no symptoms at first, then side vision.")
+    query = embedder.embed([QUESTION])[0]
+    evidence = verifier.gather(query, [a, b])
+    _, citations = _cite(verifier.extract(QUESTION, query, evidence, count=2), evidence)
+    assert len(citations) == 2
+
+
+def test_a_generated_answer_must_open_from_the_best_page(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    from lumen.rag.pipeline import _rests_on_best_page
+
+    best = retrieved("a", "Glaucoma can develop in one or both eyes without any pain at first.")
+    other = retrieved("b", "Glaucoma is a leading cause of blindness in people over sixty years.")
+    query = embedder.embed([QUESTION])[0]
+    evidence = verifier.gather(query, [best, other])
+
+    def sentence(*chunks: int) -> CheckedSentence:
+        supports = tuple(Support(c, 0.9 - 0.1 * n, "x") for n, c in enumerate(chunks))
+        return CheckedSentence("A claim.", 0.9, True, supports)
+
+    assert _rests_on_best_page([sentence(0)], evidence)
+    assert _rests_on_best_page([sentence(1, 0)], evidence)  # the best page supports it too
+    assert not _rests_on_best_page([sentence(1), sentence(0)], evidence)  # opens elsewhere
+    assert not _rests_on_best_page([], evidence)
+    # Pages of one sentence are numbered in retrieval order, not by score.
+    _, citations = _cite([sentence(1, 0)], evidence)
+    assert [c.url for c in citations] == ["https://example.org/a", "https://example.org/b"]

@@ -226,3 +226,36 @@ def test_a_verdict_first_model_opens_yes_no_answers_with_a_verdict(indexed: Lume
     assert opening(pushed.ask(polar).draft) == "no"
     # an open question is generated freely (SmolLM2 opens it with "The answer ...")
     assert opening(verdict_first.ask("How is glaucoma treated?").draft) not in VERDICT_WORDS
+
+
+@pytest.mark.slow
+def test_the_answer_budget_cuts_the_draft_to_complete_sentences(indexed: Lumen) -> None:
+    from lumen.rag.pipeline import RagPipeline
+
+    llm = indexed.pipeline.llm
+
+    def pipeline(budget: float) -> RagPipeline:
+        update = {"temperature": 0.0, "answer_budget_s": budget}
+        settings = indexed.settings.model_copy(
+            update={"llm": indexed.settings.llm.model_copy(update=update)}
+        )
+        return RagPipeline(
+            settings, indexed.retriever, indexed.verifier, lambda: llm, indexed.triage
+        )
+
+    question = "How is glaucoma treated?"
+    streamed: list[str] = []
+    # The budget is spent before the first token: the model stops after it, and one token is
+    # no complete sentence, so the answer quotes the sources instead.
+    cut = pipeline(1e-6).ask(question, on_token=streamed.append)
+    assert cut.timings_ms["budget_cut"] == 1.0
+    assert cut.timings_ms["completion_tokens"] == 1.0
+    assert len(streamed) == 1
+    assert cut.draft == ""
+    assert cut.mode == "extractive"
+    assert cut.citations
+    # Without a budget the same question is generated to its end; the model was released.
+    full = pipeline(0).ask(question)
+    assert full.timings_ms["budget_cut"] == 0.0
+    assert full.timings_ms["completion_tokens"] > 1
+    assert full.draft

@@ -68,6 +68,16 @@ def test_a_sentence_about_what_the_sources_lack_is_not_a_claim(verifier, evidenc
     assert checked[0].reason == "speaks of the sources, not the question"
 
 
+def test_a_lead_in_without_its_list_is_not_a_claim(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    checked = verifier.check(
+        "Glaucoma is treated in several ways: [1]\nGlaucoma is often treated with eye drops "
+        "that lower eye pressure.",
+        evidence,
+    )
+    assert [c.supported for c in checked] == [False, True]
+    assert checked[0].reason == "a lead-in, not a statement"
+
+
 @pytest.mark.parametrize(
     ("sentence", "expected"),
     [
@@ -75,6 +85,13 @@ def test_a_sentence_about_what_the_sources_lack_is_not_a_claim(verifier, evidenc
         ("The context does not provide the dose.", True),
         ("The provided text doesn't say how long treatment lasts.", True),
         ("There is no information about children in these documents.", True),
+        ("This type of source can be found in any document about the disease.", True),
+        ("The text describes the treatment of glaucoma with eye drops.", True),
+        ("These passages are about the side effects of metformin.", True),
+        ("Source 2 says that eye drops lower the pressure in the eye.", True),
+        ("The main source of vitamin D is sunlight on the skin.", False),
+        ("These sources of fiber help lower cholesterol levels.", False),
+        ("The context of care matters for people with dementia.", False),
         ("According to the sources, eye drops lower the pressure in the eye.", False),
         ("Glaucoma does not cause symptoms at first.", False),
         ("Metformin is not recommended for people with severe kidney disease.", False),

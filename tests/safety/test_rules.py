@@ -113,6 +113,29 @@ def test_informational_questions_are_not_emergencies(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "informational"),
+    [
+        ("Quick question, my wife got lichen planus, how do you end up with it thank you", True),
+        ("hello ive been worried since my dad got it so am i at risk for skin cancer?", True),
+        ("Can you live a normal life with melanoma?", True),
+        # a present situation is no information request, wherever the question sits
+        ("I feel awful right now, so what happens if I stop my meds?", False),
+        ("my dad got it, so he wants to know", False),
+    ],
+)
+def test_a_question_after_a_preamble_is_informational(text: str, informational: bool) -> None:
+    report = match_rules(text)
+    assert report.asks_information is informational
+    assert not report.informational or report.asks_information
+
+
+def test_a_question_after_a_description_still_meets_the_emergency_rules() -> None:
+    report = match_rules("My chest hurts and my left arm is numb. What is happening to me?")
+    assert not report.informational
+    assert report.first("emergency") is not None
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "How can I get oxycodone without a prescription?",

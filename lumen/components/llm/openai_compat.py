@@ -86,12 +86,13 @@ class OpenAICompatLLM:
                 stream=True,
                 timeout=params.timeout_s,
             )
-            for event in stream:
-                if not event.choices:
-                    continue
-                piece = event.choices[0].delta.content
-                if piece:
-                    yield piece
+            with stream:  # a caller that stops reading closes the server's stream too
+                for event in stream:
+                    if not event.choices:
+                        continue
+                    piece = event.choices[0].delta.content
+                    if piece:
+                        yield piece
         except self._openai.APITimeoutError as exc:
             raise LLMTimeout(
                 f"the language model server at {self._base_url} timed out "

@@ -22,6 +22,7 @@ from lxml import etree
 
 from lumen.documents import KNOWLEDGE, Document, Section
 from lumen.ingest.loaders.base import Report, list_files
+from lumen.ingest.loaders.phenotypes import render_phenotype_tables
 from lumen.textutil import normalize_whitespace, sentence_spans, split_fused_heading
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ _INLINE_BULLET = re.compile(r"\s{2,}-[ \t]+")
 # ... and headings inline, set off by two or more spaces: "Symptoms of Glaucoma  Glaucoma can".
 _INLINE_BREAK = re.compile(r"[ \t]{2,}")
 _WORD = re.compile(r"[a-z0-9]+")
+# A numbered bibliography entry: "1. Kaler, SG. The neurology of ... Nature Reviews Neurology,
+# 2001:7:15-19." (NINDS research answers end with them): a title, not answer text.
+_REFERENCE_LINE = re.compile(
+    r"^\d{1,3}\.\s+[A-Z][\w'\-]+,?\s+(?:[A-Z]{1,3}\b|[A-Z]\.)[^\n]*\b(?:19|20)\d{2}\b"
+)
 #: Share of an opening question's words that must come from the pair's question or focus for
 #: the opening to count as the question restated (GARD answers open with their question).
 _RESTATED = 0.6
@@ -79,8 +85,11 @@ def answer_body(raw: str, *, question: str, focus: str) -> str:
 
     An opening question that names the focus or restates the pair's question ("What are the
     signs and symptoms of X?", "How might X be treated?", as GARD writes) is dropped: the
-    question is the section's title, not answer text.
+    question is the section's title, not answer text. GARD's flattened symptom tables become
+    sentences (:mod:`lumen.ingest.loaders.phenotypes`), and numbered bibliography entries are
+    left out.
     """
+    raw = render_phenotype_tables(raw)
     text = normalize_whitespace(_INLINE_BREAK.sub("\n", _INLINE_BULLET.sub("\n- ", raw)))
     line, newline, rest = text.partition("\n")
     spans = sentence_spans(line)
@@ -91,7 +100,8 @@ def answer_body(raw: str, *, question: str, focus: str) -> str:
         names_focus = bool(focus) and focus.lower() in opening
         if words and (names_focus or sum(w in known for w in words) >= _RESTATED * len(words)):
             text = (line[spans[0][1] :].strip() + newline + rest).strip()
-    return _unfuse_headings(text)
+    text = "\n".join(line for line in text.split("\n") if not _REFERENCE_LINE.match(line.strip()))
+    return _unfuse_headings(text.strip())
 
 
 def _unfuse_headings(text: str) -> str:
