@@ -36,6 +36,11 @@ def strip_fused_heading(sentence: str) -> str:
     return split_fused_heading(sentence)[1]
 
 
+def ends_like_statement(sentence: str) -> bool:
+    """Whether ``sentence`` ends with ".", "!" or one of them and a closing quote or bracket."""
+    return bool(_STATEMENT_END.search(sentence.strip()))
+
+
 def quotable(sentence: str) -> bool:
     """Whether ``sentence`` may be quoted as (part of) an answer.
 
@@ -46,7 +51,7 @@ def quotable(sentence: str) -> bool:
     text = sentence.strip()
     if len(text.split()) < _MIN_WORDS:
         return False
-    if not _STATEMENT_END.search(text):
+    if not ends_like_statement(text):
         return False  # a question, a heading, a label ending in ":" or a cut-off fragment
     if text[0].islower():
         return False  # a list item or a fragment that continues a lead-in ("They include")

@@ -28,7 +28,7 @@ from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.errors import ComponentError
 from lumen.rag.retrieve import RetrievedChunk
-from lumen.rag.select import quotable, strip_fused_heading
+from lumen.rag.select import ends_like_statement, quotable, strip_fused_heading
 from lumen.textutil import split_sentences
 
 if TYPE_CHECKING:
@@ -38,8 +38,6 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CITATION_MARK = re.compile(r"\s*\[(?:\d+(?:\s*[,-]\s*\d+)*)\]")
 _MIN_CLAIM_TERMS = 2
 _MIN_CLAIM_WORDS = 4
-# A claim ends like a statement: ".", "!" or "...", then perhaps a closing quote or bracket.
-_STATEMENT_END = re.compile(r"[.!\u2026][\"'\u201d\u2019)\]]*$")
 _DUPLICATE_COSINE = 0.93
 _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
 _QUESTION_TERM_BONUS = 0.25
@@ -273,7 +271,7 @@ class Verifier:
             return CheckedSentence(text, 0.0, False, (), "speaks of the sources, not the question")
         if text.rstrip().endswith(":"):  # "The signs of X are:" with no list after it
             return CheckedSentence(text, 0.0, False, (), "a lead-in, not a statement")
-        if len(text.split()) < _MIN_CLAIM_WORDS or not _STATEMENT_END.search(text):
+        if len(text.split()) < _MIN_CLAIM_WORDS or not ends_like_statement(text):
             # a list item ("Abnormality of the femur (the long leg bone)"), a label, a question
             return CheckedSentence(text, 0.0, False, (), "not a complete statement")
         return None

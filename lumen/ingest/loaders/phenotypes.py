@@ -69,12 +69,18 @@ def _render(match: re.Match[str]) -> str:
     return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
+def _counts(frequency: str) -> tuple[int, int]:
+    """People with the sign and people examined, of a study count ("3/7" or "3 of 7")."""
+    seen, examined = re.split(r"/| of ", frequency)
+    return int(seen), int(examined)
+
+
 def _share(frequency: str) -> float:
     """A row's frequency as a share of patients."""
     if frequency.endswith("%"):
         return float(frequency[:-1]) / 100
-    seen, examined = re.split(r"/| of ", frequency)
-    return int(seen) / max(int(examined), 1)
+    seen, examined = _counts(frequency)
+    return seen / max(examined, 1)
 
 
 def _lead(frequency: str, name: str, *, only: bool, commonest: bool) -> str:
@@ -86,7 +92,7 @@ def _lead(frequency: str, name: str, *, only: bool, commonest: bool) -> str:
     if frequency.endswith("%"):
         seen_in = f"seen in about {frequency} of people"
     else:
-        seen, examined = re.split(r"/| of ", frequency)
+        seen, examined = _counts(frequency)
         seen_in = f"seen in {seen} of {examined} people in one study"
     if commonest:  # the table's highest frequency: what a symptom question wants first
         return f"The most common signs and symptoms of {name}, {seen_in}"
