@@ -87,6 +87,11 @@ class Chunk:
         return f"{self.title} - {self.section}"
 
     @property
+    def page(self) -> str:
+        """What makes chunks one source for citing: their URL, else their document."""
+        return f"url:{self.url}" if self.url else f"doc:{self.doc_id}"
+
+    @property
     def embed_text(self) -> str:
         """The text that is embedded and indexed: titles first, so they count in matching."""
         parts = [self.title] if self.title else []

@@ -323,7 +323,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
-        return database_error_response(exc, request_id(request.scope))
+        return database_error_response(exc, request_id(request.scope), path=request.url.path)
 
 
 def request_id(scope: Scope) -> str:
@@ -331,26 +331,42 @@ def request_id(scope: Scope) -> str:
     return str(scope.get("state", {}).get("request_id", "-"))
 
 
-def database_error_response(exc: Exception, rid: str) -> JSONResponse:
+def database_error_response(exc: Exception, rid: str, *, path: str = "") -> JSONResponse:
     """A database outage (unreachable, pool exhausted, connection lost) is a 503; else 500."""
     from lumen.db.session import RETRY_AFTER_S, is_outage
 
     if is_outage(exc):
         logger.error("database unavailable: %s (request %s)", type(exc).__name__, rid)
-        return error_response(
+        return _server_error(
             503,
             "the database is unavailable right now; nothing was saved, try again shortly",
+            path=path,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
-    return internal_error_response(exc, rid)
+    return internal_error_response(exc, rid, path=path)
 
 
-def internal_error_response(exc: BaseException, rid: str) -> JSONResponse:
+def internal_error_response(exc: BaseException, rid: str, *, path: str = "") -> JSONResponse:
     """A 500 whose log line names only the exception type and the request id."""
     # The type only: messages and tracebacks may quote stored data or SQL parameters.
     logger.error("unhandled %s (request %s)", type(exc).__name__, rid)
-    return error_response(
-        500,
-        "something went wrong on Lumen's side; try again",
-        extra={"request_id": rid},
+    return _server_error(
+        500, "something went wrong on Lumen's side; try again", path=path, request_id=rid
     )
+
+
+def _server_error(
+    status: int,
+    message: str,
+    *,
+    path: str,
+    headers: dict[str, str] | None = None,
+    request_id: str | None = None,
+) -> JSONResponse:
+    """A 5xx in Lumen's shape, or in OpenAI's under /v1 (its SDKs read no other)."""
+    if is_openai_path(path):
+        if request_id is not None:
+            message = f"{message} (request {request_id})"
+        return openai_error_response(status, message, headers=headers)
+    extra = {"request_id": request_id} if request_id is not None else None
+    return error_response(status, message, headers=headers, extra=extra)

@@ -258,7 +258,7 @@ class CatchAll:
             from sqlalchemy.exc import SQLAlchemyError
 
             if isinstance(exc, SQLAlchemyError):
-                response = database_error_response(exc, rid)
+                response = database_error_response(exc, rid, path=scope["path"])
             else:
-                response = internal_error_response(exc, rid)
+                response = internal_error_response(exc, rid, path=scope["path"])
             await response(scope, receive, send_with_id)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lumen.components.llm.base import LLM, GenerationParams
-from lumen.documents import KNOWLEDGE, Chunk
+from lumen.documents import KNOWLEDGE
 from lumen.rag.answer import Answer, AnswerSentence, Citation, RetrievedSource
 from lumen.rag.prompt import build_prompt
 from lumen.rag.retrieve import RetrievedChunk, Retriever, RetrieverMode
@@ -339,10 +339,8 @@ def _rests_on_best_page(sentences: Sequence[CheckedSentence], evidence: Evidence
     """
     if not sentences or not evidence.chunks:
         return False
-    best = _page_key(evidence.chunks[0].chunk)
-    return any(
-        _page_key(evidence.chunks[s.chunk_index].chunk) == best for s in sentences[0].supports
-    )
+    best = evidence.chunks[0].chunk.page
+    return any(evidence.chunks[s.chunk_index].chunk.page == best for s in sentences[0].supports)
 
 
 def _cite(
@@ -363,7 +361,7 @@ def _cite(
         marks: list[int] = []
         # pages numbered in retrieval order where one sentence has several
         for support in sorted(sentence.supports, key=lambda s: s.chunk_index):
-            page = _page_key(evidence.chunks[support.chunk_index].chunk)
+            page = evidence.chunks[support.chunk_index].chunk.page
             n = numbers.setdefault(page, len(numbers) + 1)
             if n not in marks:
                 marks.append(n)
@@ -392,11 +390,6 @@ def _cite(
             )
         )
     return sentences, citations
-
-
-def _page_key(chunk: Chunk) -> str:
-    """What makes chunks one source: their URL, else their document."""
-    return f"url:{chunk.url}" if chunk.url else f"doc:{chunk.doc_id}"
 
 
 def _ms_since(start: float) -> float:

@@ -41,7 +41,8 @@ _MIN_CLAIM_WORDS = 4
 _DUPLICATE_COSINE = 0.93
 _PREFIX = 5  # terms match on their first letters: "treated" ~ "treatment", "diabetes" ~ "diabetic"
 _QUESTION_TERM_BONUS = 0.25
-_EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice
+_EXTRACT_DUPLICATE_COSINE = 0.85  # quotes closer than this say the same thing twice ...
+_EXTRACT_NEW_TERMS = 0.5  # ... unless at least this share of one's content terms is new
 _CHUNK_WEIGHT = 0.5  # extractive sentences: weight of their chunk's match to the question
 _OTHER_PAGE_MARGIN = 0.1  # quotes from other pages: their chunk's match within this of the anchor's
 # Extractive sentences: bonus / (1 + the chunk's retrieval rank). The retriever ranks whole
@@ -403,8 +404,8 @@ class Verifier:
         # (the same heading, much the same words), and the sentences themselves decide.
         section_rank: dict[tuple[str, str], int] = {}
         for rank, item in enumerate(evidence.chunks):
-            section_rank.setdefault((item.chunk.doc_id, item.chunk.section), rank)
-        rank_of = [section_rank[(c.chunk.doc_id, c.chunk.section)] for c in evidence.chunks]
+            section_rank.setdefault((item.chunk.page, item.chunk.section), rank)
+        rank_of = [section_rank[(c.chunk.page, c.chunk.section)] for c in evidence.chunks]
         scores = {
             i: float(cosines[i])
             + _QUESTION_TERM_BONUS
@@ -425,20 +426,27 @@ class Verifier:
         ]
         # Another page is quoted only when its chunk matches the question about as well as the
         # anchor's: a symptoms question about one syndrome gets no symptom list of another.
-        anchor_doc = evidence.chunks[evidence.owners[anchor]].chunk.doc_id
+        anchor_page = evidence.chunks[evidence.owners[anchor]].chunk.page
         floor = evidence.relevance[evidence.owners[anchor]] - _OTHER_PAGE_MARGIN
         elsewhere = [
             i
             for i in order[1:]
-            if evidence.chunks[evidence.owners[i]].chunk.doc_id == anchor_doc
+            if evidence.chunks[evidence.owners[i]].chunk.page == anchor_page
             or evidence.relevance[evidence.owners[i]] >= floor
         ]
         chosen: list[int] = []
+        terms = {i: self._terms(texts[i]) for i in [anchor, *following, *elsewhere]}
+
+        def repeats(i: int, j: int) -> bool:
+            # Close in meaning and little new in words: the frame of two rows of one symptom
+            # table ("Signs and symptoms of X seen in about 50% of people: ...") is not enough.
+            if float(evidence.vectors[i] @ evidence.vectors[j]) < _EXTRACT_DUPLICATE_COSINE:
+                return False
+            new = len(terms[i] - terms[j]) / max(len(terms[i]), 1)
+            return new < _EXTRACT_NEW_TERMS
+
         for i in [anchor, *following, *elsewhere]:
-            if i in chosen or any(
-                float(evidence.vectors[i] @ evidence.vectors[j]) >= _EXTRACT_DUPLICATE_COSINE
-                for j in chosen
-            ):
+            if i in chosen or any(repeats(i, j) for j in chosen):
                 continue
             chosen.append(i)
             if len(chosen) == count:

@@ -18,9 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lumen.db.models import ApiKey, User, new_id
-from lumen.errors import AuthenticationError, ConflictError, NotFoundError, RateLimitedError
+from lumen.errors import AuthenticationError, ConflictError, RateLimitedError
 from lumen.services.audit import Actor
 from lumen.services.container import Services
+from lumen.services.ownership import owned_or_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +111,17 @@ def list_keys(services: Services, db: Session, *, user: User, actor: Actor) -> l
 
 def revoke_key(services: Services, db: Session, *, user: User, key_id: str, actor: Actor) -> ApiKey:
     """Revoke one of the user's keys (a key of someone else is "not found")."""
-    key = db.get(ApiKey, key_id)
-    if key is None or key.user_id != user.id:
-        services.audit.record(
-            actor=actor,
-            action="apikey.revoke",
-            outcome="not_found",
-            object_type="api_key",
-            object_id=key_id[:64],
-        )
-        raise NotFoundError("no such API key")
+    key = owned_or_not_found(
+        services,
+        db,
+        ApiKey,
+        key_id,
+        user=user,
+        actor=actor,
+        action="apikey.revoke",
+        object_type="api_key",
+        noun="API key",
+    )
     if key.revoked_at is None:
         key.revoked_at = _now(services)
         db.commit()

@@ -18,6 +18,7 @@ from lumen.errors import (
     FieldError,
     IndexUnavailable,
     InputError,
+    LumenError,
     NotFoundError,
     RateLimitedError,
 )
@@ -27,6 +28,7 @@ from lumen.services.accounts import check_search_access, utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.model_queue import ModelBusyError
+from lumen.services.ownership import owned_or_not_found
 from lumen.services.profiles import decrypt_profile, profile_context
 
 logger = logging.getLogger(__name__)
@@ -90,27 +92,20 @@ def decrypt_title(services: Services, conversation: Conversation) -> str:
     return services.keyring.decrypt(conversation.title_enc, context=title_context(conversation.id))
 
 
-def _owned(db: Session, user: User, conversation_id: str) -> Conversation:
-    conversation = db.get(Conversation, conversation_id)
-    if conversation is None or conversation.user_id != user.id:
-        raise NotFoundError("no such conversation")
-    return conversation
-
-
 def _audited_lookup(
     services: Services, db: Session, user: User, conversation_id: str, action: str, actor: Actor
 ) -> Conversation:
-    try:
-        return _owned(db, user, conversation_id)
-    except NotFoundError:
-        services.audit.record(
-            actor=actor,
-            action=action,
-            outcome="not_found",
-            object_type="conversation",
-            object_id=conversation_id[:64],
-        )
-        raise
+    return owned_or_not_found(
+        services,
+        db,
+        Conversation,
+        conversation_id,
+        user=user,
+        actor=actor,
+        action=action,
+        object_type="conversation",
+        noun="conversation",
+    )
 
 
 def create_conversation(
@@ -335,25 +330,27 @@ def _consented_context(
     services: Services, db: Session, user: User, profile_id: str | None, actor: Actor
 ) -> str | None:
     if profile_id:
-        profile = db.get(PatientProfile, profile_id)
-        if profile is None or profile.user_id != user.id:
-            services.audit.record(
-                actor=actor,
-                action="profile.use",
-                outcome="not_found",
-                object_type="profile",
-                object_id=profile_id[:64],
-            )
-            raise NotFoundError("no such profile")
+        profile = owned_or_not_found(
+            services,
+            db,
+            PatientProfile,
+            profile_id,
+            user=user,
+            actor=actor,
+            action="profile.use",
+            object_type="profile",
+            noun="profile",
+        )
     else:
-        profile = db.scalars(
+        first = db.scalars(
             select(PatientProfile)
             .where(PatientProfile.user_id == user.id)
             .order_by(PatientProfile.created_at)
             .limit(1)
         ).first()
-        if profile is None:
+        if first is None:
             raise FieldError("use_profile", "there is no patient profile to use; create one first")
+        profile = first
     services.audit.record(
         actor=actor,
         action="profile.use",
@@ -422,32 +419,10 @@ def produce_answer(
             )
     except InputError:
         raise
-    except IndexUnavailable as exc:
-        logger.error("the search index is unavailable (%s); question kept", type(exc).__name__)
-        _mark_failed(services, pending, error="index_unavailable")
-        raise QuestionIndexUnavailable(message_id=pending.message_id) from exc
-    except ModelBusyError as exc:
-        _mark_failed(services, pending, error="busy")
-        raise AnswerUnavailableError(
-            f"Lumen is answering too many questions; {saved}try again shortly",
-            timed_out=False,
-            message_id=pending.message_id,
-            retry_after_s=exc.retry_after_s,
-        ) from exc
-    except LLMTimeout as exc:
-        _mark_failed(services, pending, error="timeout")
-        raise AnswerUnavailableError(
-            f"the language model took too long; {saved}try again",
-            timed_out=True,
-            message_id=pending.message_id,
-        ) from exc
-    except ComponentError as exc:
-        _mark_failed(services, pending, error="model_unavailable")
-        raise AnswerUnavailableError(
-            f"the language model is unavailable; {saved}try again",
-            timed_out=False,
-            message_id=pending.message_id,
-        ) from exc
+    except ComponentError as exc:  # the index, the model queue, the model itself
+        error, raised = _failure(exc, saved=saved, message_id=pending.message_id)
+        _mark_failed(services, pending, error=error)
+        raise raised from exc
     answer_dict = _storable(answer)
     services.metrics.answer(answer)
     if key is not None and answer.mode in ("generated", "extractive"):
@@ -495,6 +470,23 @@ def _storable(answer: Answer) -> dict[str, Any]:
     data = answer.to_dict()
     data.pop("retrieved", None)
     return data
+
+
+def _failure(exc: ComponentError, *, saved: str, message_id: str) -> tuple[str, LumenError]:
+    """What a failed answer is stored as (``messages.error``) and the error the caller gets."""
+    if isinstance(exc, IndexUnavailable):
+        logger.error("the search index is unavailable (%s); question kept", type(exc).__name__)
+        return "index_unavailable", QuestionIndexUnavailable(message_id=message_id)
+    if isinstance(exc, ModelBusyError):
+        busy = f"Lumen is answering too many questions; {saved}try again shortly"
+        return "busy", AnswerUnavailableError(
+            busy, timed_out=False, message_id=message_id, retry_after_s=exc.retry_after_s
+        )
+    if isinstance(exc, LLMTimeout):
+        slow = f"the language model took too long; {saved}try again"
+        return "timeout", AnswerUnavailableError(slow, timed_out=True, message_id=message_id)
+    down = f"the language model is unavailable; {saved}try again"
+    return "model_unavailable", AnswerUnavailableError(down, timed_out=False, message_id=message_id)
 
 
 def _mark_failed(services: Services, pending: PendingQuestion, *, error: str) -> None:
@@ -547,16 +539,17 @@ def give_feedback(
     actor: Actor,
 ) -> Feedback:
     """Record (or replace) the user's thumbs up or down on one of their answers."""
-    message = db.get(Message, message_id)
-    if message is None or message.user_id != user.id:
-        services.audit.record(
-            actor=actor,
-            action="feedback.create",
-            outcome="not_found",
-            object_type="message",
-            object_id=message_id[:64],
-        )
-        raise NotFoundError("no such message")
+    message = owned_or_not_found(
+        services,
+        db,
+        Message,
+        message_id,
+        user=user,
+        actor=actor,
+        action="feedback.create",
+        object_type="message",
+        noun="message",
+    )
     if message.status != "answered":
         raise FieldError("message_id", "only answered messages take feedback")
     feedback = db.scalar(

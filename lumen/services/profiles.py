@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lumen.db.models import PatientProfile, User, new_id
-from lumen.errors import NotFoundError
 from lumen.security.crypto import Keyring
 from lumen.services.accounts import utcnow
 from lumen.services.audit import Actor
 from lumen.services.container import Services
+from lumen.services.ownership import owned_or_not_found
 
 ENCRYPTED_FIELDS = ("label", "demographics", "conditions", "medications", "allergies")
 
@@ -60,17 +60,17 @@ def _owned(
     services: Services, db: Session, user: User, profile_id: str, actor: Actor, action: str
 ) -> PatientProfile:
     """The user's profile; a missing or foreign one is audited as ``not_found`` and raised."""
-    profile = db.get(PatientProfile, profile_id)
-    if profile is None or profile.user_id != user.id:
-        services.audit.record(
-            actor=actor,
-            action=action,
-            outcome="not_found",
-            object_type="profile",
-            object_id=profile_id[:64],
-        )
-        raise NotFoundError("no such profile")
-    return profile
+    return owned_or_not_found(
+        services,
+        db,
+        PatientProfile,
+        profile_id,
+        user=user,
+        actor=actor,
+        action=action,
+        object_type="profile",
+        noun="profile",
+    )
 
 
 def create_profile(

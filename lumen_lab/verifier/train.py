@@ -250,8 +250,8 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     pos_weight = torch.tensor((len(pairs) - positives) / max(positives, 1))
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     optimizer = torch.optim.AdamW(_parameter_groups(model, config), lr=config.learning_rate)
-    per_epoch = len(_epoch_batches(pairs, config, 0))
-    total = max(1, int(per_epoch * config.epochs))
+    first_epoch = _epoch_batches(pairs, config, 0)
+    total = max(1, int(len(first_epoch) * config.epochs))
     warmup = int(total * config.warmup)
 
     def schedule(step: int) -> float:
@@ -283,7 +283,7 @@ def train(config: TrainConfig, model_dir: Path, *, resume: bool = False) -> Path
     done = 0
     epoch = 0
     while done < total:
-        for batch in _epoch_batches(pairs, config, epoch):
+        for batch in first_epoch if epoch == 0 else _epoch_batches(pairs, config, epoch):
             if done >= total:
                 break
             if done < step:  # already trained before the checkpoint

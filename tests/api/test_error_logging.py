@@ -54,6 +54,29 @@ def test_an_unhandled_error_logs_its_type_and_request_id_only(
     assert client.get(f"{API}/conversations", headers=alice.headers).status_code == 200
 
 
+def test_an_unhandled_error_under_v1_is_an_openai_500(
+    client: TestClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenAI's SDKs read only their own error shape, so /v1 answers a 500 in it too."""
+    from lumen.services import openai_api
+
+    from .test_api_keys import create_key, key_headers
+
+    key = key_headers(create_key(client, alice))
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError(CANARY)
+
+    monkeypatch.setattr(openai_api, "models_for", broken)
+    failed = client.get("/v1/models", headers=key)
+    assert failed.status_code == 500
+    error = failed.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == "server_error"
+    assert failed.headers["X-Request-ID"] in error["message"]
+    assert CANARY not in failed.text
+
+
 def test_every_handler_serve_configures_redacts(
     restored_logging: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,6 +34,7 @@ from .conftest import (
     make_settings,
     sign_up,
 )
+from .test_api_keys import create_key, key_headers
 
 API = "/api/v1"
 
@@ -151,6 +152,7 @@ def test_a_database_outage_is_a_503_and_keeps_every_acknowledged_write(
                 return response
 
             assert all(create(n).status_code == 201 for n in range(3))
+            key = key_headers(create_key(client, alice))
             own_postgres.stop()
             during = [create(n) for n in range(3, 8)]
             during.append(client.get(f"{API}/conversations", headers=alice.headers))
@@ -161,6 +163,11 @@ def test_a_database_outage_is_a_503_and_keeps_every_acknowledged_write(
                 assert response.status_code == 503, response.text
                 assert int(response.headers["Retry-After"]) > 0
                 assert "Traceback" not in response.text
+            # The OpenAI-compatible API says the same in OpenAI's shape, which its SDKs read.
+            models = client.get("/v1/models", headers=key)
+            assert models.status_code == 503, models.text
+            assert int(models.headers["Retry-After"]) > 0
+            assert models.json()["error"]["type"] == "server_error"
             own_postgres.start()
             assert create(99).status_code == 201
             with services.database.session() as db:

@@ -220,3 +220,35 @@ def test_a_generated_answer_must_open_from_the_best_page(verifier, embedder) -> 
     # Pages of one sentence are numbered in retrieval order, not by score.
     _, citations = _cite([sentence(1, 0)], evidence)
     assert [c.url for c in citations] == ["https://example.org/a", "https://example.org/b"]
+
+
+def test_rows_of_one_symptom_table_are_not_repeats(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # Two frequency groups share their frame word for word, so they sit close in meaning; what
+    # they list differs, so both are quoted. A sentence that says the same again is not.
+    question = "What are the symptoms of Floating-Harbor syndrome?"
+    common = _section_chunk(
+        "fh",
+        0,
+        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
+        "people: Short stature; Delayed skeletal maturation; Short neck; Wide mouth.",
+    )
+    half = _section_chunk(
+        "fh",
+        1,
+        "Signs and symptoms of Floating-Harbor syndrome seen in about 50% of people: "
+        "Coarctation of aorta; Hypospadias; Clinodactyly of the fifth finger.",
+    )
+    query = embedder.embed([question])[0]
+    evidence = verifier.gather(query, [common, half])
+    assert float(evidence.vectors[0] @ evidence.vectors[1]) >= 0.85  # close in meaning
+    quoted = [s.text for s in verifier.extract(question, query, evidence, count=3)]
+    assert len(quoted) == 2
+    assert quoted[0].startswith("The most common")
+    assert quoted[1].startswith("Signs and")
+    again = retrieved(
+        "copy",
+        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
+        "people: Short stature; Delayed skeletal maturation; a Short neck; Wide mouth.",
+    )
+    evidence = verifier.gather(query, [common, again])
+    assert len(verifier.extract(question, query, evidence, count=3)) == 1

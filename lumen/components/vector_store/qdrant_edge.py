@@ -5,6 +5,7 @@ One EdgeShard per collection under ``root/<collection>/``; metadata in ``root/me
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -65,6 +66,29 @@ def _stored_dim(path: Path) -> int | None:
         return None
 
 
+def _wal_locked(shard: Path) -> bool:
+    """Whether an open shard (this process's or another's) holds the lock on ``shard``'s WAL.
+
+    qdrant-edge takes an exclusive ``flock`` on the WAL directory while a shard is open; a
+    probe that would block says the index is in use, whatever the engine's message says.
+    """
+    try:
+        fd = os.open(shard / "wal", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 class EdgeVectorStore:
     """The vector store in-process: Qdrant's engine through qdrant-edge-py.
 
@@ -105,7 +129,7 @@ class EdgeVectorStore:
             try:
                 shard = qe.EdgeShard.load(str(path))
             except Exception as exc:  # qdrant-edge raises plain Exception
-                if "WouldBlock" in str(exc):  # the WAL is locked by another open shard
+                if _wal_locked(path):  # another open shard holds it
                     raise IndexUnavailable(
                         f"the index at {path} is in use by another process or store "
                         "(only one at a time can open the embedded index)"
