@@ -99,3 +99,14 @@ class Chunk:
             parts.append(self.section)
         heading = " - ".join(parts)
         return f"{heading}\n{self.text}" if heading else self.text
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A chunk chosen for the answer: its fused score and its rank under each retriever."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None

@@ -232,6 +232,20 @@ class VerifySettings(BaseModel):
     min_supported_sentences: int = Field(
         1, ge=1, description="Fewer supported sentences than this: answer extractively."
     )
+    max_unseen_share: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="A generated sentence is shown only when its supporting sources use all but "
+        "this share of its content words (1 = no such check; docs/verifier.md).",
+    )
+    min_new_terms: int = Field(
+        3,
+        ge=0,
+        description="A generated answer whose supported sentences use fewer content words than "
+        "this that the question does not ('The symptoms of X are the most common signs and "
+        "symptoms.') says nothing: answer extractively.",
+    )
     extractive_sentences: int = Field(3, ge=1, description="Sentences in an extractive answer.")
     abstain_below: float = Field(
         0.35,

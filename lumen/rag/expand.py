@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
-from lumen.documents import Chunk
-
-if TYPE_CHECKING:
-    from lumen.rag.retrieve import RetrievedChunk
+from lumen.documents import Chunk, RetrievedChunk
 
 FetchDocument = Callable[[str, str], list[Chunk]]  # (collection, doc_id) -> chunks by position
 

@@ -21,15 +21,11 @@ import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from lumen.components.embedding.base import Embedder
-from lumen.documents import Chunk
-
-if TYPE_CHECKING:
-    from lumen.rag.retrieve import RetrievedChunk
+from lumen.documents import Chunk, RetrievedChunk
 
 #: Heading vectors kept in memory (headings are index text, never the question).
 _CACHE_SIZE = 8192

@@ -13,6 +13,7 @@ from lumen.documents import KNOWLEDGE
 from lumen.rag.answer import Answer, AnswerSentence, Citation, RetrievedSource
 from lumen.rag.prompt import build_prompt
 from lumen.rag.retrieve import RetrievedChunk, Retriever, RetrieverMode
+from lumen.rag.subjects import unmentioned
 from lumen.rag.verify import CheckedSentence, Evidence, Verifier
 from lumen.safety.injection import INJECTION_THRESHOLD, answer_follows_injection, injection_score
 from lumen.safety.policy import apply_output_policy
@@ -29,6 +30,16 @@ ABSTAIN_MESSAGE = (
 )
 
 TokenCallback = Callable[[str], None]
+
+
+def unmentioned_message(subjects: Sequence[str]) -> str:
+    """The abstention that names what the sources leave out."""
+    named = " or ".join(f"“{s}”" for s in subjects)
+    return (
+        f"Lumen's sources say nothing about {named}, so I cannot answer this reliably. "
+        "Try rephrasing the question, or ask a doctor or pharmacist."
+    )
+
 
 # Small models sometimes carry on with the prompt's own structure: stop there.
 STOP_SEQUENCES = ("<source", "</source", "\nQuestion:", "\nSources:")
@@ -129,6 +140,11 @@ class RagPipeline:
             logger.info("abstaining: best relevance %.2f", evidence.best_relevance)
             timings.update(generate=0.0, verify=0.0, total=_ms_since(started))
             return self._abstain(timings, retrieved)
+        missing = unmentioned(retrieval.subjects, (c.chunk.embed_text for c in chunks))
+        if missing:  # the sources are about something else: quoting them answers another question
+            logger.info("abstaining: %d of the question's subjects in no source", len(missing))
+            timings.update(generate=0.0, verify=0.0, total=_ms_since(started))
+            return self._abstain(timings, retrieved, message=unmentioned_message(missing))
 
         searched = retrieval.query or text  # misspelled words corrected
         budget = settings.llm.answer_budget_s
@@ -148,10 +164,17 @@ class RagPipeline:
         else:
             draft_checked = draft
         checked = self._verifier.check(draft_checked, evidence)
-        supported = [c for c in checked if c.supported]
+        kept = self._verifier.in_source_words(
+            [c for c in checked if c.supported],
+            evidence,
+            max_unseen=settings.verify.max_unseen_share,
+        )
+        supported = kept
         mode: str = "generated"
-        if len(supported) < settings.verify.min_supported_sentences or not _rests_on_best_page(
-            supported, evidence
+        if (
+            len(supported) < settings.verify.min_supported_sentences
+            or not _rests_on_best_page(supported, evidence)
+            or len(self._verifier.new_terms(supported, searched)) < settings.verify.min_new_terms
         ):
             supported = self._verifier.extract(
                 searched,
@@ -175,7 +198,7 @@ class RagPipeline:
             disclaimer=settings.disclaimer,
             timings_ms=timings,
             retrieved=retrieved,
-            dropped_sentences=len(checked) - len([c for c in checked if c.supported]),
+            dropped_sentences=len(checked) - len(kept),
             draft=draft,
             safety={
                 "category": str(triage.category),
@@ -278,10 +301,15 @@ class RagPipeline:
         )
 
     def _abstain(
-        self, timings: dict[str, float], retrieved: list[RetrievedSource], *, draft: str = ""
+        self,
+        timings: dict[str, float],
+        retrieved: list[RetrievedSource],
+        *,
+        draft: str = "",
+        message: str = ABSTAIN_MESSAGE,
     ) -> Answer:
         return Answer(
-            answer=ABSTAIN_MESSAGE,
+            answer=message,
             sentences=[],
             citations=[],
             abstained=True,

@@ -13,7 +13,7 @@ import numpy as np
 from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
-from lumen.documents import Chunk
+from lumen.documents import Chunk, RetrievedChunk
 from lumen.rag.expand import expand_hits
 from lumen.rag.spelling import Correction
 
@@ -24,16 +24,7 @@ logger = logging.getLogger(__name__)
 
 RetrieverMode = Literal["hybrid", "dense", "bm25"]
 
-
-@dataclass(frozen=True)
-class RetrievedChunk:
-    """A chunk chosen for the answer: its fused score and its rank under each retriever."""
-
-    chunk: Chunk
-    score: float
-    dense_score: float | None = None
-    dense_rank: int | None = None
-    bm25_rank: int | None = None
+__all__ = ["RetrievalResult", "RetrievedChunk", "Retriever", "RetrieverMode"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +41,7 @@ class RetrievalResult:
     collections: tuple[str, ...] = field(default_factory=tuple)
     query: str = ""
     corrections: tuple[tuple[str, str], ...] = ()
+    subjects: tuple[str, ...] = ()
 
 
 class QuestionSpeller(Protocol):
@@ -150,16 +142,19 @@ class Retriever:
         either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
         result can hold fewer than ``k`` sources.
 
-        With a speller, misspelled words are corrected first (:mod:`lumen.rag.spelling`).
+        With a speller, misspelled words are corrected first (:mod:`lumen.rag.spelling`) and
+        the question's subjects are found (:mod:`lumen.rag.subjects`).
 
         Without a reranker but with a heading matcher, the best ``heading_candidates`` fused
         chunks are reordered by how well their headings match the question
         (:mod:`lumen.rag.headings`) before the top ``k`` are kept.
         """
         corrections: tuple[tuple[str, str], ...] = ()
+        subjects: tuple[str, ...] = ()
         if self._speller is not None:
             correction = self._speller.correct(question, collections)
             question, corrections = correction.text, correction.changes
+            subjects = correction.subjects
         query_vector = self._embedder.embed([question])[0]
         dense: list[ScoredChunk] = []
         sparse: list[ScoredChunk] = []
@@ -222,4 +217,5 @@ class Retriever:
             collections=tuple(collections),
             query=question,
             corrections=corrections,
+            subjects=subjects,
         )

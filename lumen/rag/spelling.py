@@ -29,6 +29,7 @@ from lumen.components.embedding.bm25 import fold
 from lumen.components.vector_store.base import VectorStore
 from lumen.ingest.pipeline import index_generation
 from lumen.ingest.vocabulary import VOCABULARY_KEY, merged_vocabulary
+from lumen.rag.subjects import FAMILIAR_USES, find_subjects
 
 MIN_LENGTH = 5
 TWO_EDITS_FROM = 8
@@ -50,10 +51,11 @@ _LETTERS = re.compile(r"[a-z]+")
 
 @dataclass(frozen=True)
 class Correction:
-    """A question as searched, and the words replaced in it (original, replacement)."""
+    """A question as searched, its replaced words (original, replacement), and its subjects."""
 
     text: str
     changes: tuple[tuple[str, str], ...] = ()
+    subjects: tuple[str, ...] = ()
 
 
 class SpellingCorrector:
@@ -66,6 +68,8 @@ class SpellingCorrector:
         common_english: Everyday English words (default: ``english``): a word nearer to one of
             them than to its correction is left alone ("sorrry" is not "worry").
         two_edits_from: The shortest word that may be two edits from its correction.
+        familiar: English words too familiar to be a question's subject; None finds no
+            subjects (:mod:`lumen.rag.subjects`).
 
     """
 
@@ -77,8 +81,10 @@ class SpellingCorrector:
         common_english: Collection[str] | None = None,
         min_documents: int = 2,
         two_edits_from: int = TWO_EDITS_FROM,
+        familiar: Collection[str] | None = None,
     ) -> None:
         self._counts = dict(vocabulary)
+        self._familiar = familiar
         self._english = english
         self._common_english = english if common_english is None else common_english
         self._two_edits_from = two_edits_from
@@ -132,8 +138,24 @@ class SpellingCorrector:
             return None  # an English word is nearer: the writer more likely meant that
         return choice[0]
 
+    def _slip_for_everyday(self, word: str) -> bool:
+        if self._english_by_length is None:
+            self._english_by_length = _by_length(self._common_english)
+        return bool(_nearest(word, self._english_by_length, 1))
+
+    def subjects(self, question: str) -> tuple[str, ...]:
+        """The specialised words of ``question`` (:func:`lumen.rag.subjects.find_subjects`)."""
+        if self._familiar is None or not self._counts:
+            return ()
+        return find_subjects(
+            question,
+            documents=self._counts,
+            familiar=self._familiar,
+            slip_for_everyday=self._slip_for_everyday,
+        )
+
     def correct(self, question: str) -> Correction:
-        """``question`` with its unknown words replaced by their corrections."""
+        """``question`` with its unknown words replaced by their corrections, and its subjects."""
         if not self._counts:
             return Correction(question)
         changes: list[tuple[str, str]] = []
@@ -149,9 +171,10 @@ class SpellingCorrector:
             end = match.end()
             changes.append((original, replacement))
         if not changes:
-            return Correction(question)
+            return Correction(question, subjects=self.subjects(question))
         parts.append(question[end:])
-        return Correction("".join(parts), tuple(changes))
+        corrected = "".join(parts)
+        return Correction(corrected, tuple(changes), self.subjects(corrected))
 
 
 def skeleton(word: str) -> str:
@@ -210,6 +233,11 @@ def english_words() -> frozenset[str]:
     return _common(0)
 
 
+def familiar_english_words() -> frozenset[str]:
+    """English words too familiar to be a question's subject (:mod:`lumen.rag.subjects`)."""
+    return _common(FAMILIAR_USES)
+
+
 def common_english_words() -> frozenset[str]:
     """Everyday English words: at least :data:`COMMON_ENGLISH` uses in the list's corpus."""
     return _common(COMMON_ENGLISH)
@@ -234,12 +262,14 @@ class IndexSpelling:
         *,
         english: Callable[[], Collection[str]] = english_words,
         common_english: Callable[[], Collection[str]] | None = common_english_words,
+        familiar: Callable[[], Collection[str]] | None = familiar_english_words,
         recheck_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._english = english
         self._common_english = common_english
+        self._familiar = familiar
         self._recheck_s = recheck_s
         self._clock = clock
         self._lock = threading.Lock()
@@ -264,6 +294,7 @@ class IndexSpelling:
                 merged,
                 self._english() if merged else frozenset(),
                 common_english=self._common_english() if merged and self._common_english else None,
+                familiar=self._familiar() if merged and self._familiar else None,
             )
             self._checked[names] = (now, generation, corrector)
             return corrector

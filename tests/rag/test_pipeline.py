@@ -76,6 +76,26 @@ def test_unrelated_question_abstains(indexed: Lumen) -> None:
 
 
 @pytest.mark.slow
+def test_a_subject_no_source_mentions_is_named_not_answered(indexed: Lumen) -> None:
+    # Three indexed pages use "diuretics", but none about glaucoma, which is all retrieval
+    # brings: quoting those would answer "what is glaucoma?" instead.
+    question = "Do diuretics cause glaucoma?"
+    retrieval = indexed.pipeline.retriever.retrieve(question, collections=("knowledge",), k=5)
+    assert retrieval.subjects == ("diuretics",)
+    assert not any("diuretic" in c.chunk.text.lower() for c in retrieval.chunks)
+    answer = indexed.pipeline.ask(question)
+    assert answer.abstained
+    assert answer.mode == "abstained"
+    assert "“diuretics”" in answer.answer
+    assert answer.citations == []
+    assert answer.timings_ms["generate"] == 0.0  # decided before the model ran
+    # Where the sources do mention it, it is answered.
+    answer = indexed.pipeline.ask("Are diuretics used to treat high blood pressure?")
+    assert not answer.abstained
+    assert answer.citations
+
+
+@pytest.mark.slow
 def test_drug_interaction_is_answered_from_its_label(indexed: Lumen) -> None:
     answer = indexed.pipeline.ask(
         "Which drugs interact with warfarin?", AskOptions(collections=("drugs",))

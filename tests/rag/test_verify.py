@@ -182,3 +182,44 @@ def test_is_negated(sentence: str, expected: bool) -> None:
 )
 def test_opposite_direction(claim: str, source: str, opposite: bool) -> None:
     assert opposite_direction(claim, source) is opposite
+
+
+def test_an_answer_that_restates_the_question_adds_no_terms(verifier) -> None:  # type: ignore[no-untyped-def]
+    from lumen.rag.verify import CheckedSentence
+    from lumen.settings import VerifySettings
+
+    question = "What are the symptoms of Floating-Harbor syndrome?"
+    needed = VerifySettings().min_new_terms
+
+    def said(*texts: str) -> frozenset[str]:
+        return verifier.new_terms([CheckedSentence(t, 0.9, True, ()) for t in texts], question)
+
+    # What SmolLM2 wrote, and the verifier passed: it names no symptom.
+    restated = said(
+        "The symptoms of Floating-Harbor syndrome are the most common signs and symptoms."
+    )
+    assert len(restated) < needed
+    answered = said(
+        "Floating-Harbor syndrome causes short stature, delayed bone growth and a wide mouth."
+    )
+    assert len(answered) >= needed
+    assert said() == frozenset()
+
+
+def test_generated_sentences_must_be_in_their_sources_words(verifier, evidence) -> None:  # type: ignore[no-untyped-def]
+    from lumen.rag.verify import CheckedSentence, Support
+
+    def cited_to_glaucoma(text: str) -> CheckedSentence:
+        return CheckedSentence(text, 0.95, True, (Support(0, 0.95, "x"),))
+
+    in_its_words = cited_to_glaucoma("Glaucoma treatment usually starts with eye drops.")
+    # What SmolLM2 wrote and the entailment model passed: its words are not the source's.
+    invented = cited_to_glaucoma(
+        "Glia tumors include ganglionic malformations, glioblastomas and glioblastoma multiforme."
+    )
+    kept = verifier.in_source_words([in_its_words, invented], evidence, max_unseen=0.3)
+    assert kept == [in_its_words]
+    # The same sentence cited to the metformin label uses words that label lacks.
+    elsewhere = CheckedSentence(in_its_words.text, 0.95, True, (Support(1, 0.95, "y"),))
+    assert verifier.in_source_words([elsewhere], evidence, max_unseen=0.3) == []
+    assert verifier.in_source_words([invented], evidence, max_unseen=1.0) == [invented]
