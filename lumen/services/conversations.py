@@ -29,7 +29,7 @@ from lumen.services.audit import Actor
 from lumen.services.container import Services
 from lumen.services.model_queue import ModelBusyError
 from lumen.services.ownership import owned_or_not_found
-from lumen.services.profiles import decrypt_profile, profile_context
+from lumen.services.profiles import decrypt_profile, owned_profile, profile_context
 
 logger = logging.getLogger(__name__)
 
@@ -330,16 +330,8 @@ def _consented_context(
     services: Services, db: Session, user: User, profile_id: str | None, actor: Actor
 ) -> str | None:
     if profile_id:
-        profile = owned_or_not_found(
-            services,
-            db,
-            PatientProfile,
-            profile_id,
-            user=user,
-            actor=actor,
-            action="profile.use",
-            object_type="profile",
-            noun="profile",
+        profile = owned_profile(
+            services, db, user=user, profile_id=profile_id, actor=actor, action="profile.use"
         )
     else:
         first = db.scalars(

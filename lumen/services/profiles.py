@@ -56,8 +56,8 @@ def decrypt_profile(keyring: Keyring, profile: PatientProfile) -> ProfileData:
     return ProfileData(**values)
 
 
-def _owned(
-    services: Services, db: Session, user: User, profile_id: str, actor: Actor, action: str
+def owned_profile(
+    services: Services, db: Session, *, user: User, profile_id: str, actor: Actor, action: str
 ) -> PatientProfile:
     """The user's profile; a missing or foreign one is audited as ``not_found`` and raised."""
     return owned_or_not_found(
@@ -106,7 +106,9 @@ def get_profile(
     services: Services, db: Session, *, user: User, profile_id: str, actor: Actor
 ) -> tuple[PatientProfile, ProfileData]:
     """One of the user's profiles; another user's is reported as missing."""
-    profile = _owned(services, db, user, profile_id, actor, "profile.read")
+    profile = owned_profile(
+        services, db, user=user, profile_id=profile_id, actor=actor, action="profile.read"
+    )
     data = decrypt_profile(services.keyring, profile)
     services.audit.record(
         actor=actor, action="profile.read", object_type="profile", object_id=profile.id
@@ -124,7 +126,9 @@ def update_profile(
     actor: Actor,
 ) -> tuple[PatientProfile, ProfileData]:
     """Change the given fields of a profile."""
-    profile = _owned(services, db, user, profile_id, actor, "profile.update")
+    profile = owned_profile(
+        services, db, user=user, profile_id=profile_id, actor=actor, action="profile.update"
+    )
     data = decrypt_profile(services.keyring, profile)
     for name, value in changes.items():
         if name in ENCRYPTED_FIELDS:
@@ -142,7 +146,9 @@ def delete_profile(
     services: Services, db: Session, *, user: User, profile_id: str, actor: Actor
 ) -> None:
     """Delete one of the user's profiles."""
-    profile = _owned(services, db, user, profile_id, actor, "profile.delete")
+    profile = owned_profile(
+        services, db, user=user, profile_id=profile_id, actor=actor, action="profile.delete"
+    )
     db.delete(profile)
     db.commit()
     services.audit.record(

@@ -143,6 +143,13 @@ def test_extract_leans_on_the_retrieval_rank(verifier, embedder) -> None:  # typ
         assert citations[0].url == ranked[0].chunk.url
 
 
+FH_QUESTION = "What are the symptoms of Floating-Harbor syndrome?"
+FH_MOST_COMMON = (
+    "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
+    "people: Short stature; Delayed skeletal maturation; Short neck; Wide mouth."
+)
+
+
 def _section_chunk(doc: str, position: int, text: str) -> RetrievedChunk:
     chunk = retrieved(doc, text).chunk
     chunk = replace(
@@ -151,23 +158,21 @@ def _section_chunk(doc: str, position: int, text: str) -> RetrievedChunk:
     return RetrievedChunk(chunk, 0.5)
 
 
+def _floating_harbor(embedder, second_row: str):  # type: ignore[no-untyped-def]
+    """The question's vector and two rows of the syndrome's symptom table, two chunks."""
+    query = embedder.embed([FH_QUESTION])[0]
+    return query, _section_chunk("fh", 0, FH_MOST_COMMON), _section_chunk("fh", 1, second_row)
+
+
 def test_chunks_of_one_section_share_its_rank(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
     # A long symptom table spans two chunks of one section; retrieval's order between them is
     # noise, so the sentence that answers best is quoted first whichever chunk ranked first.
-    question = "What are the symptoms of Floating-Harbor syndrome?"
-    common = _section_chunk(
-        "fh",
-        0,
-        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
-        "people: Short stature; Delayed skeletal maturation; Short neck; Wide mouth.",
-    )
-    rare = _section_chunk(
-        "fh",
-        1,
+    question = FH_QUESTION
+    query, common, rare = _floating_harbor(
+        embedder,
         "Signs and symptoms of Floating-Harbor syndrome seen in about 5% of people: "
         "Coarctation of aorta; Hypospadias.",
     )
-    query = embedder.embed([question])[0]
     for ranked in ([common, rare], [rare, common]):
         evidence = verifier.gather(query, ranked)
         assert verifier.extract(question, query, evidence, count=1)[0].text.startswith(
@@ -225,30 +230,18 @@ def test_a_generated_answer_must_open_from_the_best_page(verifier, embedder) -> 
 def test_rows_of_one_symptom_table_are_not_repeats(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
     # Two frequency groups share their frame word for word, so they sit close in meaning; what
     # they list differs, so both are quoted. A sentence that says the same again is not.
-    question = "What are the symptoms of Floating-Harbor syndrome?"
-    common = _section_chunk(
-        "fh",
-        0,
-        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
-        "people: Short stature; Delayed skeletal maturation; Short neck; Wide mouth.",
-    )
-    half = _section_chunk(
-        "fh",
-        1,
+    question = FH_QUESTION
+    query, common, half = _floating_harbor(
+        embedder,
         "Signs and symptoms of Floating-Harbor syndrome seen in about 50% of people: "
         "Coarctation of aorta; Hypospadias; Clinodactyly of the fifth finger.",
     )
-    query = embedder.embed([question])[0]
     evidence = verifier.gather(query, [common, half])
     assert float(evidence.vectors[0] @ evidence.vectors[1]) >= 0.85  # close in meaning
     quoted = [s.text for s in verifier.extract(question, query, evidence, count=3)]
     assert len(quoted) == 2
     assert quoted[0].startswith("The most common")
     assert quoted[1].startswith("Signs and")
-    again = retrieved(
-        "copy",
-        "The most common signs and symptoms of Floating-Harbor syndrome, seen in about 90% of "
-        "people: Short stature; Delayed skeletal maturation; a Short neck; Wide mouth.",
-    )
+    again = retrieved("copy", FH_MOST_COMMON.replace("Short neck", "a short neck"))
     evidence = verifier.gather(query, [common, again])
     assert len(verifier.extract(question, query, evidence, count=3)) == 1
