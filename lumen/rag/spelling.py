@@ -29,7 +29,7 @@ from lumen.components.embedding.bm25 import fold
 from lumen.components.vector_store.base import VectorStore
 from lumen.ingest.pipeline import index_generation
 from lumen.ingest.vocabulary import VOCABULARY_KEY, merged_vocabulary
-from lumen.rag.subjects import FAMILIAR_USES, find_subjects
+from lumen.rag.subjects import FAMILIAR_USES, UNKNOWN_EDITS, find_subjects
 
 MIN_LENGTH = 5
 TWO_EDITS_FROM = 8
@@ -90,6 +90,8 @@ class SpellingCorrector:
         self._two_edits_from = two_edits_from
         self._targets = _by_length(w for w, n in self._counts.items() if n >= min_documents)
         self._english_by_length: dict[int, list[str]] | None = None
+        self._all_english_by_length: dict[int, list[str]] | None = None
+        self._all_indexed_by_length: dict[int, list[str]] = {}
         self._skeletons: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:
@@ -143,6 +145,15 @@ class SpellingCorrector:
             self._english_by_length = _by_length(self._common_english)
         return bool(_nearest(word, self._english_by_length, 1))
 
+    def _near_a_known_word(self, word: str) -> bool:
+        if self._all_english_by_length is None:
+            self._all_english_by_length = _by_length(self._english)
+            self._all_indexed_by_length = _by_length(self._counts)
+        return bool(
+            _nearest(word, self._all_english_by_length, UNKNOWN_EDITS)
+            or _nearest(word, self._all_indexed_by_length, UNKNOWN_EDITS)
+        )
+
     def subjects(self, question: str) -> tuple[str, ...]:
         """The specialised words of ``question`` (:func:`lumen.rag.subjects.find_subjects`)."""
         if self._familiar is None or not self._counts:
@@ -151,7 +162,9 @@ class SpellingCorrector:
             question,
             documents=self._counts,
             familiar=self._familiar,
+            english=self._english,
             slip_for_everyday=self._slip_for_everyday,
+            near_a_known_word=self._near_a_known_word,
         )
 
     def correct(self, question: str) -> Correction:

@@ -6,9 +6,11 @@ A subject is a word of at least :data:`MIN_LENGTH` letters that the index knows 
 :data:`MIN_DOCUMENTS` documents use it) and everyday English does not (fewer than
 :data:`FAMILIAR_USES` uses in pyspellchecker's English list, and not one edit from an everyday
 word, which it may be a slip for: "hellp" is HELLP syndrome to the index, but "help" to the
-writer). Chatty words ("diagnosed", "appreciated", "grandmas") and misspellings the index does
-not know are never subjects. The limits were set on the consumer dev set's tuning questions:
-none of the 180 has a subject that its retrieved chunks leave unmentioned (docs/reranking.md).
+writer). So is a name neither the index nor English knows, nor any word within two edits of
+it: a drug the index has no page on ("atomoxetine"). Chatty words ("diagnosed",
+"appreciated", "grandmas") and misspellings are never subjects. The limits were set on the
+consumer dev set's tuning questions: none of the 180 has a subject that its retrieved chunks
+leave unmentioned (docs/reranking.md).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from lumen.ingest.vocabulary import words
 MIN_LENGTH = 5
 MIN_DOCUMENTS = 2
 FAMILIAR_USES = 200
+UNKNOWN_EDITS = 2
 _STEM = 6  # a subject matches words sharing its first letters: "polyp" ~ "polyps"
 
 
@@ -28,16 +31,25 @@ def find_subjects(
     *,
     documents: Mapping[str, int],
     familiar: Collection[str],
+    english: Collection[str],
     slip_for_everyday: Callable[[str], bool],
+    near_a_known_word: Callable[[str], bool],
 ) -> tuple[str, ...]:
-    """The subjects of ``text`` in order, each once (folded, as the index spells them)."""
+    """The subjects of ``text`` in order, each once (folded, as the index spells them).
+
+    Two kinds: words the index knows (see the module) and names nobody here knows: a word that
+    neither English nor the index has, nor anything within :data:`UNKNOWN_EDITS` edits of it
+    ("atomoxetine" asked of an index without it; a misspelling is near the word it misses).
+    """
     found: dict[str, None] = {}
     for word in words(text):
         if len(word) < MIN_LENGTH or word in found or word in familiar:
             continue
-        if documents.get(word, 0) < MIN_DOCUMENTS or slip_for_everyday(word):
-            continue
-        found[word] = None
+        if documents.get(word, 0) >= MIN_DOCUMENTS:
+            if not slip_for_everyday(word):
+                found[word] = None
+        elif word not in english and not near_a_known_word(word):
+            found[word] = None
     return tuple(found)
 
 

@@ -43,11 +43,19 @@ def test_subjects_are_indexed_words_everyday_english_lacks(corrector: SpellingCo
     assert corrector.correct(question).subjects == ("metformin", "acidosis")
 
 
-def test_slips_rare_words_and_unknown_words_are_no_subjects(corrector: SpellingCorrector) -> None:
-    # "hellp" is HELLP syndrome to the index but one edit from "help"; one page is too few;
-    # a word the index does not know cannot be checked against it.
-    assert corrector.subjects("hellp, what is zolpidemx or semaglutide?") == ()
+def test_slips_and_misspellings_are_no_subjects(corrector: SpellingCorrector) -> None:
+    # "hellp" is HELLP syndrome to the index but one edit from "help"; "zolpidem" is an edit
+    # from a word the index knows; "metforrmin" is corrected first, then found.
+    corrected = corrector.correct("hellp, what is zolpidem or metforrmin?")
+    assert corrected.subjects == ("metformin",)
+    assert corrector.subjects("hellp, what is zolpidem?") == ()
     assert SpellingCorrector(VOCABULARY, english_words()).subjects("metformin?") == ()
+
+
+def test_a_name_nobody_here_knows_is_a_subject(corrector: SpellingCorrector) -> None:
+    # Neither the index nor English has it, nor anything within two edits: a drug the index
+    # has no page on, which no retrieved chunk can mention.
+    assert corrector.subjects("What are the side effects of atomoxetine?") == ("atomoxetine",)
 
 
 def test_subjects_are_found_in_the_corrected_question(corrector: SpellingCorrector) -> None:
