@@ -164,12 +164,12 @@ class RagPipeline:
         else:
             draft_checked = draft
         checked = self._verifier.check(draft_checked, evidence)
-        kept = self._verifier.in_source_words(
+        supported = self._verifier.in_source_words(
             [c for c in checked if c.supported],
             evidence,
             max_unseen=settings.verify.max_unseen_share,
         )
-        supported = kept
+        dropped = len(checked) - len(supported)
         mode: str = "generated"
         if (
             len(supported) < settings.verify.min_supported_sentences
@@ -198,7 +198,7 @@ class RagPipeline:
             disclaimer=settings.disclaimer,
             timings_ms=timings,
             retrieved=retrieved,
-            dropped_sentences=len(checked) - len(kept),
+            dropped_sentences=dropped,
             draft=draft,
             safety={
                 "category": str(triage.category),

@@ -90,8 +90,7 @@ class SpellingCorrector:
         self._two_edits_from = two_edits_from
         self._targets = _by_length(w for w, n in self._counts.items() if n >= min_documents)
         self._english_by_length: dict[int, list[str]] | None = None
-        self._all_english_by_length: dict[int, list[str]] | None = None
-        self._all_indexed_by_length: dict[int, list[str]] = {}
+        self._known_by_length: dict[int, list[str]] | None = None  # English and indexed words
         self._skeletons: dict[str, list[str]] | None = None
 
     def __len__(self) -> int:
@@ -146,13 +145,9 @@ class SpellingCorrector:
         return bool(_nearest(word, self._english_by_length, 1))
 
     def _near_a_known_word(self, word: str) -> bool:
-        if self._all_english_by_length is None:
-            self._all_english_by_length = _by_length(self._english)
-            self._all_indexed_by_length = _by_length(self._counts)
-        return bool(
-            _nearest(word, self._all_english_by_length, UNKNOWN_EDITS)
-            or _nearest(word, self._all_indexed_by_length, UNKNOWN_EDITS)
-        )
+        if self._known_by_length is None:
+            self._known_by_length = _by_length(set(self._english) | set(self._counts))
+        return bool(_nearest(word, self._known_by_length, UNKNOWN_EDITS))
 
     def subjects(self, question: str) -> tuple[str, ...]:
         """The specialised words of ``question`` (:func:`lumen.rag.subjects.find_subjects`)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -166,7 +167,7 @@ def content_terms(bm25: Bm25Encoder, text: str) -> frozenset[str]:
     return frozenset(term[:_PREFIX] for term in bm25.tokens(text))
 
 
-def _unseen_share(terms: frozenset[str], chunk_terms: frozenset[str]) -> float:
+def _unseen_share(terms: AbstractSet[str], chunk_terms: AbstractSet[str]) -> float:
     """The share of a claim's content terms that its chunk never uses."""
     return len(terms - chunk_terms) / len(terms) if terms else 0.0
 
@@ -263,7 +264,7 @@ class Verifier:
             used: set[str] = set()
             for support in sentence.supports:
                 used |= evidence.chunk_terms[support.chunk_index]
-            if _unseen_share(terms, frozenset(used)) <= max_unseen:
+            if _unseen_share(terms, used) <= max_unseen:
                 kept.append(sentence)
         return kept
 
