@@ -627,7 +627,11 @@ EMERGENCY_RULES: tuple[_Rule, ...] = (
         "stroke",
         r"\b(?:face|mouth|smile|lip)\b.{0,20}\b(?:drooping|droops|drooped|droopy|crooked|uneven|"
         r"lopsided)\b|\bslurr(?:ed|ing)\b|\b(?:having|had|is having|'s having|might be having|"
-        r"think (?:i'm|i am|he's|she's|he is|she is|my \w+ is) having)\s+a stroke\b|"
+        r"think (?:i'm|i am|he's|she's|he is|she is|my \w+ is) having)\s+a stroke\b"
+        # "had a stroke last year / two years ago / in 2019" is history, not an emergency.
+        r"(?!\s+(?:last (?:year|month|week|spring|summer|fall|autumn|winter)|in (?:19|20)\d\d|"
+        r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|several|a few|some|many|\d+) "
+        r"(?:years?|months?|weeks?) ago|years ago|months ago))|"
         r"\bworst headache of (?:my|his|her) life\b|\bthunderclap headache\b|"
         r"\b(?:sudden(?:ly)?|all of a sudden)\b.{0,40}\b(?:weak|weakness|numb|numbness|"
         r"can't (?:move|lift|feel|speak|talk|see|walk|understand)|confus\w*|lost (?:vision|"

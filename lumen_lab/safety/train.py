@@ -123,8 +123,8 @@ def _share(values: Sequence[bool]) -> float:
 
 def _choose_thresholds(
     examples: Sequence[Example], probs: np.ndarray, reports: Sequence[RuleReport]
-) -> tuple[Thresholds, dict[str, float]]:
-    """The grid point with the best macro-F1 after penalties for missed targets."""
+) -> tuple[float, Thresholds, dict[str, float]]:
+    """The grid point with the best macro-F1 after penalties for missed targets, and its score."""
     rows = [{c: float(p) for c, p in zip(CLASSES, r, strict=True)} for r in probs]
     crisis_idx = [i for i, e in enumerate(examples) if e.label == "crisis"]
     msb_idx = [i for i, e in enumerate(examples) if e.source == "medsafetybench"]
@@ -159,7 +159,7 @@ def _choose_thresholds(
             best = (score, thresholds, stats)
     if best is None:
         raise ValueError("no threshold candidates to choose from")
-    return best[1], best[2]
+    return best
 
 
 def train_triage_classifier(
@@ -187,17 +187,20 @@ def train_triage_classifier(
     features = np.hstack([np.asarray(train_emb, dtype=np.float64), lexical])
     labels = [e.label for e in train]
 
-    best_c, best_f1, oof = C_GRID[0], -1.0, np.zeros(0)
+    # C and the thresholds are chosen together, by the penalised out-of-fold score: the C
+    # with the best plain macro-F1 can miss the crisis and refusal targets that matter most.
+    reports = [match_rules(t) for t in train_texts]
+    chosen: tuple[float, float, Thresholds, dict[str, float]] | None = None
     for c in C_GRID:
         probs = _out_of_fold(features, labels, c)
-        predicted = [CLASSES[int(i)] for i in probs.argmax(axis=1)]
-        f1 = _macro_f1(train, predicted)
-        logger.info("C=%s: out-of-fold macro-F1 %.4f", c, f1)
-        if f1 > best_f1:
-            best_c, best_f1, oof = c, f1, probs
-    reports = [match_rules(t) for t in train_texts]
-    thresholds, oof_stats = _choose_thresholds(train, oof, reports)
-    logger.info("thresholds %s (out-of-fold %s)", thresholds, oof_stats)
+        score, candidate, stats = _choose_thresholds(train, probs, reports)
+        logger.info("C=%s: penalised out-of-fold score %.4f (%s)", c, score, stats)
+        if chosen is None or score > chosen[0] + 1e-9:
+            chosen = (score, c, candidate, stats)
+    if chosen is None:
+        raise ValueError("C_GRID is empty")
+    _, best_c, thresholds, oof_stats = chosen
+    logger.info("C=%s, thresholds %s (out-of-fold %s)", best_c, thresholds, oof_stats)
 
     main = _fit(features, labels, best_c)
     if main.classes != CLASSES:

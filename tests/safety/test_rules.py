@@ -113,6 +113,21 @@ def test_informational_questions_are_not_emergencies(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "emergency"),
+    [
+        ("My brother had a stroke last year and still has weakness in his arm", False),
+        ("my mom had a stroke two years ago, what exercises help her hand?", False),
+        ("My dad had a stroke in 2019 and his speech is still slow", False),
+        ("I think my dad had a stroke, his arm is weak", True),
+        ("my grandpa just had a stroke, what do we do", True),
+        ("My uncle had a stroke years ago but now he suddenly can't speak", True),
+    ],
+)
+def test_a_past_stroke_is_history(text: str, emergency: bool) -> None:
+    assert (match_rules(text).first("emergency") is not None) is emergency
+
+
+@pytest.mark.parametrize(
     ("text", "informational"),
     [
         ("Quick question, my wife got lichen planus, how do you end up with it thank you", True),

@@ -76,6 +76,43 @@ def test_worry_alone_does_not_escalate(triage: Triage) -> None:
     assert not wrong
 
 
+# Living with a long-term condition is not an emergency: how to manage a chronic symptom is an
+# ordinary question; the same condition with an acute, severe sign still escalates. None of
+# these texts is a training example.
+CHRONIC_CASES = [
+    (
+        "my mom has copd and she gets short of breath walking, is there anything that helps?",
+        "ordinary",
+    ),
+    ("my husband has heart failure and gets breathless at night, what can he do?", "ordinary"),
+    (
+        "My brother had a stroke last year and still has weakness in his arm, what rehab helps?",
+        "ordinary",
+    ),
+    (
+        "I have asthma and get tight in the chest when I run in the cold, how can I prevent it?",
+        "ordinary",
+    ),
+    ("my mom is short of breath right now and her lips look blue", "emergency"),
+    ("My dad has COPD and he is gasping, confused and can't finish a sentence", "emergency"),
+    ("my wife has epilepsy and has been seizing for more than five minutes", "emergency"),
+    (
+        "my heart failure is getting worse and i've been saving my pills to take them all at once",
+        "crisis",
+    ),
+]
+
+
+def test_chronic_symptoms_alone_do_not_escalate(triage: Triage) -> None:
+    results = triage.classify_many([text for text, _ in CHRONIC_CASES])
+    wrong = [
+        (text, r.category.value, r.reasons)
+        for (text, expected), r in zip(CHRONIC_CASES, results, strict=True)
+        if r.category.value != expected
+    ]
+    assert not wrong
+
+
 def test_result_shape(triage: Triage) -> None:
     result = triage.classify("I keep thinking about suicide")
     assert isinstance(result, TriageResult)
