@@ -5,8 +5,11 @@ held-out documents rewritten as long, chatty, misspelled messages), each with it
 the relevant answer. Every question goes through ``pipeline.ask`` as ``lumen ask --json`` does;
 figures: the share whose first citation is the relevant page, MRR@5 over the citations (the
 rank of the first relevant one among the first five, 0 when absent), answers with no citation,
-and the answer modes. Run it alone, on the index ``make run`` builds (``--data-dir .lumen``:
-MedQuAD with its questions and the PubMedQA abstracts, what ``lumen ask`` reads) or the one
+the share whose first sentence is quoted from the section that answers the question asked (the
+MedQuAD answer the question was rewritten from: a quote from the right page's research section
+does not answer "what is the outlook"), and the answer modes. Run it alone, on the index
+``make run`` builds (``--data-dir .lumen``: MedQuAD with its questions and the PubMedQA
+abstracts, what ``lumen ask`` reads) or the one
 ``bench/bench_core.py`` builds (``.lumen-bench``: MedQuAD without its questions); the report
 names the index. Results: bench/results/consumer.json + consumer.png.
 
@@ -19,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sys
 import time
 from collections import Counter
@@ -37,12 +41,20 @@ def main() -> None:
     os.environ["LUMEN_PATHS__DATA_DIR"] = str(args.data_dir)
 
     from lumen.factory import build_lumen
+    from lumen.ingest.loaders.medquad import iter_qa_pairs
     from lumen.rag.pipeline import AskOptions
     from lumen.settings import load_settings
 
     rows = [json.loads(line) for line in args.devset.read_text(encoding="utf-8").splitlines()]
     rows = rows[: args.limit]
     settings = load_settings()
+    asked = {row["id"] for row in rows}
+    sections = {
+        f"{p.doc_id}#{p.qid}": _words(p.body or p.answer)
+        for p in iter_qa_pairs(settings.paths.sources_dir / "medquad")
+        if f"{p.doc_id}#{p.qid}" in asked
+    }
+    from_section: list[bool] = []
     ranks: list[int] = []
     modes: Counter[str] = Counter()
     seconds: list[float] = []
@@ -55,6 +67,8 @@ def main() -> None:
             seconds.append(time.perf_counter() - started)
             urls = [c.url for c in answer.citations][:5]
             ranks.append(urls.index(row["url"]) + 1 if row["url"] in urls else 0)
+            first = _words(answer.sentences[0].text) if answer.sentences else ""
+            from_section.append(bool(first) and first in sections.get(row["id"], ""))
             modes[str(answer.mode)] += 1
             if number % 20 == 0:
                 sys.stderr.write(f"{number}/{len(rows)} questions\n")
@@ -69,6 +83,7 @@ def main() -> None:
         "first_citation_relevant": round(sum(r == 1 for r in ranks) / n, 4),
         "mrr_at_5": round(sum(1 / r for r in ranks if r) / n, 4),
         "relevant_cited_at_all": round(sum(r > 0 for r in ranks) / n, 4),
+        "first_sentence_from_asked_section": round(sum(from_section) / n, 4),
         "modes": dict(sorted(modes.items())),
         "seconds_p50": round(sorted(seconds)[n // 2], 2),
         "first_citation_relevant_by_qtype": {
@@ -86,6 +101,11 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     _plot(ranks, report, args.out.with_suffix(".png"))
     print(json.dumps(report, indent=1))
+
+
+def _words(text: str) -> str:
+    """Lower-cased words only, for finding a quoted sentence inside its source section."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def _plot(ranks: list[int], report: dict[str, object], path: Path) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from lumen.db.session import Database
     from lumen.jobs.runner import JobRunner
     from lumen.observability.metrics import Metrics
+    from lumen.rag.qtypes import QuestionTypes
     from lumen.services.audit import AuditLog
     from lumen.services.container import Services
 
@@ -145,7 +146,12 @@ class Lumen:
         if r.heading_match:
             from lumen.rag.headings import HeadingMatcher
 
-            headings = HeadingMatcher(self.embedder, rank_weight=r.heading_rank_weight)
+            headings = HeadingMatcher(
+                self.embedder,
+                rank_weight=r.heading_rank_weight,
+                question_types=self._question_types() if r.heading_type_weight > 0 else None,
+                type_weight=r.heading_type_weight,
+            )
         return Retriever(
             self.store,
             self.embedder,
@@ -161,6 +167,19 @@ class Lumen:
             headings=headings,
             heading_candidates=r.heading_candidates,
         )
+
+    def _question_types(self) -> QuestionTypes:
+        """The shipped question-type model, checked against this embedder (fails closed)."""
+        from lumen.rag.qtypes import QuestionTypes, QuestionTypesError
+
+        model = QuestionTypes.load()
+        if not model.accepts(self.embedder.identity):
+            raise QuestionTypesError(
+                f"the question-type model was trained on {model.embedder_identity} vectors, "
+                f"not {self.embedder.identity}; set retrieval.heading_type_weight to 0 or "
+                "retrain it with 'lumen lab retrieval qtypes'"
+            )
+        return model
 
     @cached_property
     def verifier(self) -> Verifier:

@@ -199,6 +199,14 @@ class RetrievalSettings(BaseModel):
         description="Bonus / (1 + fused rank) added to the question's cosines to a candidate's "
         "heading and text; larger keeps more of the fused order.",
     )
+    heading_type_weight: float = Field(
+        0.2,
+        ge=0.0,
+        le=2.0,
+        description="Bonus times the probability that a candidate's heading asks what the "
+        "question asks (symptoms, treatment, outlook ...; the shipped question-type model, "
+        "lumen/rag/qtypes.py); 0 turns it off.",
+    )
     spelling: bool = Field(
         True,
         description="Correct misspelled words of a question against the words of the indexed "

@@ -211,23 +211,56 @@ def complete_sentences(text: str) -> str:
 _HEADING_GLUE = frozenset("a an and as at by for from in of on or the to with &".split())
 
 
+# Words that open a sentence, not a heading: after a title-cased run, "The" starts the text.
+_SENTENCE_OPENERS = frozenset(
+    """
+    the a an this these those that it its they their there people most many some if when while
+    although because your you we our in during after before each every all both one several
+    """.split()
+)
+_DASHES = frozenset(("-", "--", "\u2013", "\u2014"))
+
+
 def split_fused_heading(sentence: str) -> tuple[str, str]:
     """``(heading, rest)`` of a sentence with a heading fused onto its front, else ``("", it)``.
 
-    A fused heading shows as a title-cased run of words whose last word opens the real sentence
-    again: "Tests for Glaucoma Glaucoma is detected ..." is ("Tests for Glaucoma", "Glaucoma is
-    detected ..."). Web pages flattened to text (as MedQuAD's are) leave such seams.
+    A fused heading shows as a title-cased run of words followed by the real sentence, whose
+    first word repeats a word of the heading or is a sentence opener: "Tests for Glaucoma
+    Glaucoma is detected ..." is ("Tests for Glaucoma", "Glaucoma is detected ..."), "Bone
+    Density Tests The test used ..." is ("Bone Density Tests", "The test used ..."), "Follow
+    Your Treatments Follow your treatments ..." splits after "Treatments". A label ending in
+    ":" ("Stage III: The tumor ...") belongs to its sentence. Web pages flattened to text (as
+    MedQuAD's are) leave such seams.
     """
     words = sentence.split()
-    for index in range(1, min(len(words) - 1, 10)):
-        word = words[index]
-        if word[:1].isupper() and word == words[index + 1]:
-            head = words[: index + 1]
-            if all(w[:1].isupper() or w.lower() in _HEADING_GLUE for w in head):
-                return " ".join(head), " ".join(words[index + 1 :])
-        if not (word[:1].isupper() or word.lower() in _HEADING_GLUE):
+    for index in range(1, min(len(words) - 1, 12)):
+        head = words[:index]
+        if not all(_heading_word(w) for w in head):
             break
+        word, following = words[index], words[index + 1]
+        if index < 2:
+            continue
+        if word == head[-1] and word[:1].isupper():  # "... for Glaucoma Glaucoma is ..."
+            return " ".join(head), " ".join(words[index:])
+        if (
+            sum(w[:1].isupper() for w in head) >= 2
+            and word[:1].isupper()
+            and word[1:].islower()
+            and following[:1].islower()
+            and head[-1].lower() not in _HEADING_GLUE
+            and head[-1] not in _DASHES
+            and not head[-1].endswith(":")
+            and (
+                word.lower() in _SENTENCE_OPENERS
+                or word.lower() in {w.lower().strip(",.:;") for w in head}
+            )
+        ):
+            return " ".join(head), " ".join(words[index:])
     return "", sentence
+
+
+def _heading_word(word: str) -> bool:
+    return word[:1].isupper() or word.lower() in _HEADING_GLUE or word in _DASHES
 
 
 # Words that open a question answered by yes or no ("Does ...?", "Is ...?", "Can ...?").

@@ -10,7 +10,10 @@ first place (question entailment).
 
 A candidate scores the MiniLM cosine of the question to its section heading (the document
 title where it has none) plus its own dense cosine (the lowest among the candidates for a chunk
-only BM25 found), plus ``rank_weight / (1 + fused rank)``. The chunk's own cosine keeps
+only BM25 found), plus ``rank_weight / (1 + fused rank)``, plus, with a question-type model
+(:mod:`lumen.rag.qtypes`), ``type_weight`` times the probability that the heading asks what the
+question asks: "what is the outlook for people with ALS" and "what is the prognosis for ALS ?"
+share few words, "what research is being done for ALS ?" more. The chunk's own cosine keeps
 headings that say little ("Background", "Results" in an abstract) from reordering documents by
 noise.
 """
@@ -26,6 +29,7 @@ import numpy as np
 
 from lumen.components.embedding.base import Embedder
 from lumen.documents import Chunk, RetrievedChunk
+from lumen.rag.qtypes import QuestionTypes
 
 #: Heading vectors kept in memory (headings are index text, never the question).
 _CACHE_SIZE = 8192
@@ -39,9 +43,18 @@ def heading(chunk: Chunk) -> str:
 class HeadingMatcher:
     """Scores chunks by question-to-heading cosine and keeps the best ``k``."""
 
-    def __init__(self, embedder: Embedder, *, rank_weight: float = 0.1) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        rank_weight: float = 0.1,
+        question_types: QuestionTypes | None = None,
+        type_weight: float = 0.0,
+    ) -> None:
         self._embedder = embedder
         self._rank_weight = rank_weight
+        self._question_types = question_types if type_weight > 0 else None
+        self._type_weight = type_weight
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -73,13 +86,18 @@ class HeadingMatcher:
         if not chunks:
             return []
         headings = [heading(c.chunk) for c in chunks]
-        cosines = self.heading_vectors(headings) @ query_vector
+        vectors = self.heading_vectors(headings)
+        cosines = vectors @ query_vector
+        same_type = np.zeros(len(chunks))
+        if self._question_types is not None:
+            same_type = self._type_weight * self._question_types.agreement(query_vector, vectors)
         known = [c.dense_score for c in chunks if c.dense_score is not None]
         floor = min(known, default=0.0)
         scores = [
             float(cosines[i])
             + (floor if c.dense_score is None else c.dense_score)
             + self._rank_weight / (1 + i)
+            + float(same_type[i])
             for i, c in enumerate(chunks)
         ]
         order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)[:k]

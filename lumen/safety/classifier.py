@@ -7,7 +7,6 @@ payload). Loading needs only numpy; training (``lumen_lab.safety.train``) needs 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from lumen.components.model_files import json_checksum
 from lumen.errors import ComponentError
 
 FORMAT = "lumen-triage-classifier"
@@ -188,7 +188,7 @@ class TriageModel:
             "thresholds": self.thresholds.to_json(),
             "training": self.training,
         }
-        payload["checksum"] = _checksum(payload)
+        payload["checksum"] = json_checksum(payload)
         return payload
 
     def save(self, path: Path) -> None:
@@ -215,7 +215,7 @@ class TriageModel:
             if data.get("version") != VERSION:
                 raise ValueError(f"unsupported version {data.get('version')!r}")
             stored = data.pop("checksum", None)
-            if stored != _checksum(data):
+            if stored != json_checksum(data):
                 raise ValueError("checksum mismatch (the file is damaged or was edited)")
             return cls._parse(data)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -262,8 +262,3 @@ class TriageModel:
             thresholds=thresholds,
             training=dict(data.get("training", {})),
         )
-
-
-def _checksum(payload: Mapping[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()

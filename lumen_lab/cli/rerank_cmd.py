@@ -235,6 +235,33 @@ def evaluate(
         report.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 
 
+@retrieval_app.command("qtypes")
+@handle_errors
+def qtypes(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Model file to write (default: the packaged one)."),
+    ] = None,
+    c: Annotated[float, typer.Option("--c", help="Inverse regularisation strength.")] = 1.0,
+    medquad: Annotated[
+        Path | None, typer.Option(help="MedQuAD folder (default: sources_dir/medquad).")
+    ] = None,
+) -> None:
+    """Train the question-type model the heading match uses, on MedQuAD's own questions."""
+    from lumen.factory import build_embedder
+    from lumen.rag.qtypes import default_model_path
+    from lumen_lab.retrieval.qtypes import train_question_types
+
+    settings = get_settings()
+    embedder = build_embedder(settings.embedding, settings.paths.data_dir / "models")
+    target = out or default_model_path()
+    figures = train_question_types(
+        medquad or settings.paths.sources_dir / "medquad", embedder, target, c=c
+    )
+    console.print(json.dumps(figures, indent=1))
+    console.print(f"question-type model → {target}")
+
+
 @retrieval_app.command("corpus")
 @handle_errors
 def corpus(

@@ -11,6 +11,7 @@ from lumen.textutil import (
     is_yes_no_question,
     normalize_whitespace,
     sentence_spans,
+    split_fused_heading,
     split_sentences,
     unwrap_lines,
 )
@@ -186,3 +187,33 @@ def test_yes_no_questions_are_told_by_their_first_word(question: str, expected: 
 )
 def test_complete_sentences_drop_a_cut_off_fragment(draft: str, kept: str) -> None:
     assert complete_sentences(draft) == kept
+
+
+@pytest.mark.parametrize(
+    ("sentence", "heading"),
+    [
+        ("Tests for Glaucoma Glaucoma is detected through an eye exam.", "Tests for Glaucoma"),
+        (
+            "Bone Density Tests The test used to diagnose osteoporosis is a bone density test.",
+            "Bone Density Tests",
+        ),
+        (
+            "Follow Your Treatments Follow your treatments for COPD exactly as prescribed.",
+            "Follow Your Treatments",
+        ),
+        (
+            "Memory Problems -- A Common Early Sign Memory problems are one of the first signs.",
+            "Memory Problems -- A Common Early Sign",
+        ),
+        # no seam: a label with a colon belongs to its sentence, proper names run on
+        ("Stage III: The tumor has spread through the tissue that lines the abdomen.", ""),
+        ("The National Institute of Neurological Disorders and Stroke conducts research.", ""),
+        ("Bone Density Tests are used to diagnose osteoporosis.", ""),
+        ("Glaucoma Glaucoma is a group of diseases.", ""),
+        ("Most people with glaucoma have no early symptoms.", ""),
+    ],
+)
+def test_fused_headings_are_split_off(sentence: str, heading: str) -> None:
+    found, rest = split_fused_heading(sentence)
+    assert found == heading
+    assert (found + " " + rest).strip() == sentence if found else rest == sentence

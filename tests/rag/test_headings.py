@@ -9,6 +9,7 @@ import numpy as np
 from lumen.documents import Chunk, Document, Section
 from lumen.factory import build_lumen
 from lumen.rag.headings import HeadingMatcher
+from lumen.rag.qtypes import QuestionTypes
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.settings import Settings
 
@@ -113,6 +114,57 @@ def test_retrieval_reorders_by_heading_unless_turned_off(
         plain.__dict__["store"] = lumen.store  # one process holds the embedded index
         unordered = plain.retriever.retrieve(QUESTION, collections=["knowledge"], k=3, mode="bm25")
     assert fused.chunks[0].chunk.section == "What are the symptoms of Moebius syndrome ?"
-    expected = HeadingMatcher(embedder).reorder(fused.query_vector, unordered.chunks, k=3)
+    types = QuestionTypes.load()
+    weight = on.retrieval.heading_type_weight
+    expected = HeadingMatcher(embedder, question_types=types, type_weight=weight).reorder(
+        fused.query_vector, unordered.chunks, k=3
+    )
     assert [c.chunk.id for c in fused.chunks] == [c.chunk.id for c in expected]
     assert [c.score for c in fused.chunks] == [c.score for c in expected]
+
+
+ALS = "What is the outlook for people with ALS?"
+ALS_SECTIONS = {
+    "research": (
+        "what research is being done for ALS ?",
+        "The goals of this research are to find the causes of ALS, understand the mechanisms "
+        "involved in the progression of the disease, and develop effective treatments for ALS.",
+    ),
+    "prognosis": (
+        "what is the prognosis for ALS ?",
+        "Regardless of the part of the body first affected by the disease, muscle weakness and "
+        "atrophy spread to other parts of the body as the disease progresses.",
+    ),
+}
+
+
+def _als_chunk(key: str, rank: int) -> RetrievedChunk:
+    section, text = ALS_SECTIONS[key]
+    chunk = Chunk(
+        id=f"als#{key}",
+        doc_id="als",
+        collection="knowledge",
+        source="test",
+        title="ALS",
+        section=section,
+        url="https://example.org/als",
+        text=text,
+        position=rank,
+        n_chunks=2,
+        doc_hash="h",
+    )
+    return RetrievedChunk(chunk=chunk, score=1 / (60 + rank), dense_score=0.5)
+
+
+def test_a_heading_that_asks_what_the_question_asks_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]
+    # "outlook" and "prognosis" share no word; the research heading shares "ALS" and "for".
+    fused = [_als_chunk("research", 1), _als_chunk("prognosis", 2)]
+    query = embedder.embed([ALS])[0]
+    words_only = HeadingMatcher(embedder).reorder(query, fused, k=2)
+    assert words_only[0].chunk.id == "als#research"
+    types = QuestionTypes.load()
+    typed = HeadingMatcher(embedder, question_types=types, type_weight=0.2)
+    assert typed.reorder(query, fused, k=2)[0].chunk.id == "als#prognosis"
+    # A zero weight is the plain heading match.
+    off = HeadingMatcher(embedder, question_types=types, type_weight=0.0).reorder(query, fused, k=2)
+    assert [c.score for c in off] == [c.score for c in words_only]
