@@ -57,3 +57,32 @@ def json_checksum(payload: Mapping[str, Any]) -> str:
     """Hex sha256 of a JSON payload in canonical form (the checksum inside JSON model files)."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def with_checksum(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with its ``checksum`` entry added (what :func:`checked_json` verifies)."""
+    payload["checksum"] = json_checksum(payload)
+    return payload
+
+
+def write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
+    """Write a JSON model file compactly; readers never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    partial.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
+    partial.replace(path)
+
+
+def checked_json(raw: str, *, fmt: str, version: int) -> dict[str, Any]:
+    """A JSON model file's payload without its checksum; ValueError on a wrong file.
+
+    Format, version and checksum (:func:`json_checksum`) must be what the file claims.
+    """
+    data = json.loads(raw)
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise ValueError(f"not a {fmt} file")
+    if data.get("version") != version:
+        raise ValueError(f"unsupported version {data.get('version')!r}")
+    if data.pop("checksum", None) != json_checksum(data):
+        raise ValueError("checksum mismatch (the file is damaged or was edited)")
+    return data

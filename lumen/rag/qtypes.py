@@ -10,7 +10,6 @@ heading only shares its words. Loading fails closed: a missing, altered or forei
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lumen.components.model_files import json_checksum
+from lumen.components.model_files import checked_json, with_checksum, write_json_atomically
 from lumen.errors import ComponentError
 from lumen.safety.classifier import MINILM_IDENTITIES, LinearModel
 
@@ -66,35 +65,26 @@ class QuestionTypes:
 
     def to_json(self) -> dict[str, Any]:
         """The model file's content, checksum included."""
-        payload: dict[str, Any] = {
-            "format": FORMAT,
-            "version": VERSION,
-            "embedder_identity": self.embedder_identity,
-            "model": self.model.to_json(),
-            "training": self.training,
-        }
-        payload["checksum"] = json_checksum(payload)
-        return payload
+        return with_checksum(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "embedder_identity": self.embedder_identity,
+                "model": self.model.to_json(),
+                "training": self.training,
+            }
+        )
 
     def save(self, path: Path) -> None:
         """Write the model file (atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(path.suffix + ".partial")
-        partial.write_text(json.dumps(self.to_json(), separators=(",", ":")), encoding="utf-8")
-        partial.replace(path)
+        write_json_atomically(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path | None = None) -> QuestionTypes:
         """Read and check a model file (the shipped one by default)."""
         path = path or default_model_path()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
-                raise ValueError("not a Lumen question-type model")
-            if data.get("version") != VERSION:
-                raise ValueError(f"unsupported version {data.get('version')!r}")
-            if data.pop("checksum", None) != json_checksum(data):
-                raise ValueError("checksum mismatch (the file is damaged or was edited)")
+            data = checked_json(path.read_text(encoding="utf-8"), fmt=FORMAT, version=VERSION)
             coef = np.asarray(data["model"]["coef"], dtype=np.float64)
             if coef.ndim != 2:
                 raise ValueError("coefficients are not a matrix")

@@ -7,7 +7,6 @@ payload). Loading needs only numpy; training (``lumen_lab.safety.train``) needs 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from lumen.components.model_files import json_checksum
+from lumen.components.model_files import checked_json, with_checksum, write_json_atomically
 from lumen.errors import ComponentError
 
 FORMAT = "lumen-triage-classifier"
@@ -175,28 +174,27 @@ class TriageModel:
 
     def to_json(self) -> dict[str, Any]:
         """The model file's content, checksum included."""
-        payload: dict[str, Any] = {
-            "format": FORMAT,
-            "version": VERSION,
-            "embedder_identity": self.embedder_identity,
-            "compatible_identities": list(self.compatible_identities),
-            "vocabulary": list(self.tfidf.vocabulary),
-            "idf": np.round(self.tfidf.idf, 6).tolist(),
-            "tfidf_weight": self.tfidf_weight,
-            "main": self.main.to_json(),
-            "subtypes": {name: model.to_json() for name, model in sorted(self.subtypes.items())},
-            "thresholds": self.thresholds.to_json(),
-            "training": self.training,
-        }
-        payload["checksum"] = json_checksum(payload)
-        return payload
+        return with_checksum(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "embedder_identity": self.embedder_identity,
+                "compatible_identities": list(self.compatible_identities),
+                "vocabulary": list(self.tfidf.vocabulary),
+                "idf": np.round(self.tfidf.idf, 6).tolist(),
+                "tfidf_weight": self.tfidf_weight,
+                "main": self.main.to_json(),
+                "subtypes": {
+                    name: model.to_json() for name, model in sorted(self.subtypes.items())
+                },
+                "thresholds": self.thresholds.to_json(),
+                "training": self.training,
+            }
+        )
 
     def save(self, path: Path) -> None:
         """Write the model file (atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(path.suffix + ".partial")
-        partial.write_text(json.dumps(self.to_json(), separators=(",", ":")), encoding="utf-8")
-        partial.replace(path)
+        write_json_atomically(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> TriageModel:
@@ -209,15 +207,7 @@ class TriageModel:
                 "questions cannot be screened, so none will be answered"
             ) from exc
         try:
-            data = json.loads(raw)
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
-                raise ValueError("not a Lumen triage classifier file")
-            if data.get("version") != VERSION:
-                raise ValueError(f"unsupported version {data.get('version')!r}")
-            stored = data.pop("checksum", None)
-            if stored != json_checksum(data):
-                raise ValueError("checksum mismatch (the file is damaged or was edited)")
-            return cls._parse(data)
+            return cls._parse(checked_json(raw, fmt=FORMAT, version=VERSION))
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise ComponentError(
                 f"the triage classifier file {path} is invalid: {exc}; questions cannot be "
