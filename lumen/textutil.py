@@ -233,13 +233,11 @@ def split_fused_heading(sentence: str) -> tuple[str, str]:
     MedQuAD's are) leave such seams.
     """
     words = sentence.split()
-    for index in range(1, min(len(words) - 1, 12)):
+    for index in range(2, min(len(words) - 1, 12)):  # a heading has two words at least
         head = words[:index]
         if not all(_heading_word(w) for w in head):
             break
         word, following = words[index], words[index + 1]
-        if index < 2:
-            continue
         if word == head[-1] and word[:1].isupper():  # "... for Glaucoma Glaucoma is ..."
             return " ".join(head), " ".join(words[index:])
         if (

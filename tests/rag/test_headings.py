@@ -48,22 +48,30 @@ class CountingEmbedder:
         return self.inner.embed(texts)  # type: ignore[no-any-return]
 
 
-def _chunk(key: str, rank: int) -> RetrievedChunk:
-    section, text = SECTIONS[key]
+def _chunk(
+    key: str,
+    rank: int,
+    *,
+    doc: str = "moebius",
+    title: str = "Moebius syndrome",
+    sections: dict[str, tuple[str, str]] = SECTIONS,
+    dense_score: float | None = None,
+) -> RetrievedChunk:
+    section, text = sections[key]
     chunk = Chunk(
-        id=f"moebius#{key}",
-        doc_id="moebius",
+        id=f"{doc}#{key}",
+        doc_id=doc,
         collection="knowledge",
         source="test",
-        title="Moebius syndrome",
+        title=title,
         section=section,
-        url="https://example.org/moebius",
+        url=f"https://example.org/{doc}",
         text=text,
         position=rank,
-        n_chunks=3,
+        n_chunks=len(sections),
         doc_hash="h",
     )
-    return RetrievedChunk(chunk=chunk, score=1 / (60 + rank))
+    return RetrievedChunk(chunk=chunk, score=1 / (60 + rank), dense_score=dense_score)
 
 
 def test_the_chunk_whose_heading_the_question_asks_about_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]
@@ -139,21 +147,7 @@ ALS_SECTIONS = {
 
 
 def _als_chunk(key: str, rank: int) -> RetrievedChunk:
-    section, text = ALS_SECTIONS[key]
-    chunk = Chunk(
-        id=f"als#{key}",
-        doc_id="als",
-        collection="knowledge",
-        source="test",
-        title="ALS",
-        section=section,
-        url="https://example.org/als",
-        text=text,
-        position=rank,
-        n_chunks=2,
-        doc_hash="h",
-    )
-    return RetrievedChunk(chunk=chunk, score=1 / (60 + rank), dense_score=0.5)
+    return _chunk(key, rank, doc="als", title="ALS", sections=ALS_SECTIONS, dense_score=0.5)
 
 
 def test_a_heading_that_asks_what_the_question_asks_comes_first(embedder) -> None:  # type: ignore[no-untyped-def]

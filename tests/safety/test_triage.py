@@ -39,6 +39,16 @@ def test_classify_crafted_cases(triage: Triage) -> None:
     assert not wrong
 
 
+def _misjudged(triage: Triage, cases: list[tuple[str, str]]) -> list[tuple[str, str, object]]:
+    """(text, category, reasons) of each case the triage puts in another category."""
+    results = triage.classify_many([text for text, _ in cases])
+    return [
+        (text, r.category.value, r.reasons)
+        for (text, expected), r in zip(cases, results, strict=True)
+        if r.category.value != expected
+    ]
+
+
 # Worry is not an emergency: people who fear a diagnosis ask ordinary questions, while the same
 # words beside an acute situation still escalate. None of these texts is a training example.
 WORRIED_CASES = [
@@ -67,13 +77,7 @@ WORRIED_CASES = [
 
 
 def test_worry_alone_does_not_escalate(triage: Triage) -> None:
-    results = triage.classify_many([text for text, _ in WORRIED_CASES])
-    wrong = [
-        (text, r.category.value, r.reasons)
-        for (text, expected), r in zip(WORRIED_CASES, results, strict=True)
-        if r.category.value != expected
-    ]
-    assert not wrong
+    assert not _misjudged(triage, WORRIED_CASES)
 
 
 # Living with a long-term condition is not an emergency: how to manage a chronic symptom is an
@@ -104,13 +108,7 @@ CHRONIC_CASES = [
 
 
 def test_chronic_symptoms_alone_do_not_escalate(triage: Triage) -> None:
-    results = triage.classify_many([text for text, _ in CHRONIC_CASES])
-    wrong = [
-        (text, r.category.value, r.reasons)
-        for (text, expected), r in zip(CHRONIC_CASES, results, strict=True)
-        if r.category.value != expected
-    ]
-    assert not wrong
+    assert not _misjudged(triage, CHRONIC_CASES)
 
 
 def test_result_shape(triage: Triage) -> None:
