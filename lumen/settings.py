@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -375,7 +375,9 @@ class ApiSettings(BaseModel):
         False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )
     cors_origins: list[str] = Field(
-        default_factory=list, description="Browser origins allowed to call the API (dev mode)."
+        default_factory=list,
+        description="Browser origins allowed to call the API with the user's cookies (dev mode); "
+        "each one named, since '*' would let any site act as the signed-in user.",
     )
     metrics_token: SecretStr | None = Field(
         None,
@@ -384,6 +386,19 @@ class ApiSettings(BaseModel):
     web_dir: Path | None = Field(
         None, description="Static web app to serve at /; default: web/out when it exists."
     )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _named_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if "*" in origin:
+                raise ValueError(
+                    f"'{origin}' is not an origin: name each site (https://app.example.org); "
+                    "the API allows cookies, and a wildcard would let any site use them"
+                )
+            if not origin.startswith(("http://", "https://")):
+                raise ValueError(f"'{origin}' is not an origin: it starts with http:// or https://")
+        return origins
 
 
 class JobsSettings(BaseModel):

@@ -55,3 +55,17 @@ def test_environment_profile_wins_over_the_file(
     clean_env.setenv("LUMEN_SETTINGS_FILE", str(path))
     clean_env.setenv("LUMEN_PROFILE", "embedded")
     assert _backends() == ("embedded", "edge", "llama_cpp", "memory")
+
+
+def test_cors_origins_are_named_sites(clean_env: pytest.MonkeyPatch) -> None:
+    """The API sends cookies to allowed origins: a wildcard would let any site use them."""
+    from pydantic import ValidationError
+
+    allowed = load_settings(api={"cors_origins": ["http://localhost:3000"]})
+    assert allowed.api.cors_origins == ["http://localhost:3000"]
+    for origins in (["*"], ["https://*.example.org"], ["localhost:3000"]):
+        with pytest.raises(ValidationError, match="is not an origin"):
+            load_settings(api={"cors_origins": origins})
+    clean_env.setenv("LUMEN_API__CORS_ORIGINS", '["*"]')
+    with pytest.raises(ValidationError, match="name each site"):
+        load_settings()

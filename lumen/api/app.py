@@ -20,7 +20,9 @@ from lumen.api.errors import (
 )
 from lumen.api.middleware import (
     BodySizeLimit,
+    CallerCheck,
     CatchAll,
+    CheckBeforeBody,
     RequestId,
     RequestMetrics,
     SecurityHeaders,
@@ -32,6 +34,7 @@ from lumen.api.routes import (
     auth,
     conversations,
     health,
+    index_proxy,
     openai,
     profiles,
     uploads,
@@ -42,7 +45,6 @@ from lumen.settings import Settings
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-INDEX_CALL_MAX_BYTES = 256_000_000
 REPO_WEB_DIR = Path(__file__).resolve().parents[2] / "web" / "out"
 
 
@@ -102,13 +104,16 @@ def create_app(
     )
     app.include_router(health.router)
     if index_token:
-        from lumen.api.routes import index_proxy
-
         app.state.index_token = index_token
         app.state.index_loopback_only = True
         app.state.index_store = lambda: services.lumen.store
         app.include_router(index_proxy.router)
 
+    upload_path = re.compile(rf"^{API_PREFIX}/collections/(?P<name>[^/]+)/uploads$")
+    checks: list[tuple[re.Pattern[str], CallerCheck]] = [(upload_path, uploads.check_uploader)]
+    if index_token:
+        checks.append((index_proxy.INDEX_PATH, index_proxy.check_index_caller))
+    app.add_middleware(CheckBeforeBody, checks=checks)  # inside CORS: its refusals get CORS headers
     if settings.api.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -131,8 +136,8 @@ def create_app(
         BodySizeLimit,
         max_bytes=settings.api.max_body_bytes,
         larger=[
-            (re.compile(rf"^{API_PREFIX}/collections/[^/]+/uploads$"), uploads_max),
-            (re.compile(r"^/internal/index/"), INDEX_CALL_MAX_BYTES),
+            (upload_path, uploads_max),
+            (index_proxy.INDEX_PATH, index_proxy.INDEX_CALL_MAX_BYTES),
         ],
     )
     app.add_middleware(RequestId)  # outermost: every log line of the request carries its id

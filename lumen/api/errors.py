@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -94,6 +95,15 @@ def documented(*statuses: int, **descriptions: str) -> dict[int | str, dict[str,
     }
 
 
+class ErrorJSONResponse(JSONResponse):
+    """JSON that renders whatever a client sent into a message: a lone surrogate becomes "?"."""
+
+    def render(self, content: Any) -> bytes:
+        """The body; never an encoding error on the way out."""
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", errors="replace")
+
+
 def error_response(
     status: int,
     message: str,
@@ -111,7 +121,7 @@ def error_response(
     }
     if extra:
         body.update(extra)
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    return ErrorJSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def status_for(exc: LumenError) -> int:
@@ -246,7 +256,7 @@ def openai_error_response(
     """An OpenAI-style error; invalid input is a 400 there, as OpenAI answers it."""
     status = 400 if status == 422 else status
     body = openai_error_body(status, message, param=param, code=code, exc=exc)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return ErrorJSONResponse(body, status_code=status, headers=headers)
 
 
 def _openai_param(loc: tuple[Any, ...]) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from lumen.api.errors import install_error_handlers
+from lumen.api.middleware import BodySizeLimit, CallerCheck, CheckBeforeBody
 from lumen.api.routes import index_proxy
 from lumen.components.vector_store.base import VectorStore
 
@@ -28,6 +30,11 @@ def create_index_app(store: VectorStore, *, token: str, loopback_only: bool) -> 
     app.state.index_store = lambda: store
     install_error_handlers(app)
     app.include_router(index_proxy.router)
+    checks: list[tuple[re.Pattern[str], CallerCheck]] = [
+        (index_proxy.INDEX_PATH, index_proxy.check_index_caller)
+    ]
+    app.add_middleware(CheckBeforeBody, checks=checks)  # the token before the body
+    app.add_middleware(BodySizeLimit, max_bytes=index_proxy.INDEX_CALL_MAX_BYTES)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""ASGI middleware: request size limit, security headers, request metrics, request ids."""
+"""ASGI middleware: body limits and early caller checks, security headers, metrics, ids."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumen.api.errors import (
@@ -15,8 +16,10 @@ from lumen.api.errors import (
     error_response,
     internal_error_response,
     is_openai_path,
+    lumen_error_response,
     openai_error_response,
 )
+from lumen.errors import LumenError
 from lumen.observability.logs import request_id_var
 from lumen.observability.metrics import Metrics
 
@@ -30,6 +33,40 @@ SECURITY_HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
+
+CallerCheck = Callable[[Request, "re.Match[str]"], Awaitable[None]]
+"""Raises a :class:`~lumen.errors.LumenError` when the caller may not send this request."""
+
+
+class CheckBeforeBody:
+    """Checks the caller of the routes that take large bodies before a byte of the body is read.
+
+    FastAPI reads and parses a body before it runs a route's dependencies, so an anonymous
+    caller could make the server take in hundreds of megabytes only to hear 401. Here the
+    check sees the headers only (the request has no body to read) and answers a refusal at
+    once; what it lets through is checked again by the route's own dependencies.
+    """
+
+    def __init__(self, app: ASGIApp, checks: list[tuple[re.Pattern[str], CallerCheck]]) -> None:
+        self.app = app
+        self.checks = checks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            path = scope.get("path", "")
+            for pattern, check in self.checks:
+                match = pattern.match(path)
+                if match is None:
+                    continue
+                try:
+                    await check(Request(scope), match)
+                except LumenError as exc:
+                    await lumen_error_response(exc)(scope, receive, send)
+                    return
+                break
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

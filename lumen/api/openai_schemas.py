@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 MAX_MESSAGES = 64
 MAX_COMPLETION_TOKENS = 4096
@@ -29,7 +29,7 @@ class StreamOptions(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ChatCompletionRequest(BaseModel):
@@ -41,7 +41,7 @@ class ChatCompletionRequest(BaseModel):
     messages: list[ChatMessageIn] = Field(
         min_length=1, max_length=MAX_MESSAGES, description="The last one is the question."
     )
-    stream: bool = False
+    stream: StrictBool = False  # "yes" or 1 is a 400, as OpenAI answers it
     stream_options: StreamOptions | None = None
     max_tokens: int | None = Field(None, ge=1, le=MAX_COMPLETION_TOKENS)
     max_completion_tokens: int | None = Field(None, ge=1, le=MAX_COMPLETION_TOKENS)
@@ -54,14 +54,14 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     user: str | None = Field(None, max_length=256)
     metadata: dict[str, str] | None = Field(None, max_length=16)
-    store: bool | None = None
+    store: StrictBool | None = None
     # Accepted only to refuse them with a clear message (see lumen.services.openai_api).
-    logprobs: bool | None = None
+    logprobs: StrictBool | None = None
     top_logprobs: int | None = None
     logit_bias: dict[str, float] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     functions: list[dict[str, Any]] | None = None
     function_call: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StringConstraints,
+)
 
 from lumen.documents import COLLECTION_NAME_PATTERN
 
@@ -34,8 +41,8 @@ Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 CollectionRef = Annotated[str, StringConstraints(pattern=COLLECTION_NAME_PATTERN)]
 """A collection: ``knowledge``, ``drugs``, ``regulatory`` or an organisation's own."""
 
-DemographicValue = bool | int | float | Text | None
-"""Booleans first: ``true`` stays ``true`` (not 1)."""
+DemographicValue = bool | int | FiniteFloat | Text | None
+"""Booleans first: ``true`` stays ``true`` (not 1); NaN and infinities are a 422."""
 
 RoleName = Literal["patient", "pharma", "admin"]
 
@@ -159,10 +166,14 @@ class TotpSetup(BaseModel):
     otpauth_uri: str
 
 
-class TotpCode(Strict):
-    """A code from the authenticator app."""
+class TotpEnable(Strict):
+    """A code from the authenticator app, and the password.
+
+    A stolen session alone must not put the account behind a code only the thief has.
+    """
 
     code: Text = Field(max_length=12)
+    password: Text = Field(max_length=4096)
 
 
 class RecoveryCodes(BaseModel):
@@ -183,7 +194,7 @@ class RoleUpdate(Strict):
 class ApiKeyCreate(Strict):
     """A new personal API key."""
 
-    name: str = Field(min_length=1, max_length=100, description="What the key is for.")
+    name: Text = Field(min_length=1, max_length=100, description="What the key is for.")
     expires_in_days: int | None = Field(
         None, ge=1, le=3650, description="Days until the key stops working; none: never."
     )
@@ -371,9 +382,10 @@ class FeedbackReceipt(BaseModel):
 
 
 class SessionsRevoked(BaseModel):
-    """How many sessions ended."""
+    """How many sessions ended and API keys were revoked."""
 
     revoked: int
+    api_keys_revoked: int = 0
 
 
 class ConversationDetail(ConversationPublic):

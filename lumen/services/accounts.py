@@ -321,13 +321,27 @@ def sign_out(services: Services, *, token: str, actor: Actor) -> None:
     )
 
 
-def sign_out_everywhere(services: Services, *, user: User, actor: Actor) -> int:
-    """End every session of the user; returns how many."""
-    count = services.sessions.revoke_all(user.id)
+@dataclass(frozen=True)
+class SignedOut:
+    """What signing out everywhere ended."""
+
+    sessions: int
+    api_keys: int
+
+
+def sign_out_everywhere(services: Services, db: Session, *, user: User, actor: Actor) -> SignedOut:
+    """End every session of the user and revoke their API keys.
+
+    A key is as good as a session: one made from a stolen session would otherwise outlive the
+    owner's "sign out everywhere".
+    """
+    keys = api_keys.revoke_all(services, db, user_id=user.id)
+    db.commit()
+    sessions = services.sessions.revoke_all(user.id)
     services.audit.record(
         actor=actor, action="auth.logout_all", object_type="user", object_id=user.id
     )
-    return count
+    return SignedOut(sessions=sessions, api_keys=keys)
 
 
 def change_password(
@@ -340,7 +354,7 @@ def change_password(
     actor: Actor,
     user_agent: str | None = None,
 ) -> SignIn:
-    """Replace the password; every session ends and the caller gets a fresh one."""
+    """Replace the password; sessions end, API keys are revoked, the caller gets a new session."""
     if not confirm_password(services, user=user, password=current_password, actor=actor):
         services.audit.record(
             actor=actor,
@@ -359,6 +373,7 @@ def change_password(
     )
     user.password_hash = services.hasher.hash(new_password)
     user.password_changed_at = utcnow(services)
+    api_keys.revoke_all(services, db, user_id=user.id)
     db.commit()
     services.sessions.revoke_all(user.id)
     services.audit.record(
@@ -389,13 +404,15 @@ def begin_totp(services: Services, db: Session, *, user: User, actor: Actor) -> 
 
 
 def enable_totp(
-    services: Services, db: Session, *, user: User, code: str, actor: Actor
+    services: Services, db: Session, *, user: User, code: str, password: str, actor: Actor
 ) -> list[str]:
-    """Turn TOTP on once a code from the new secret checks out; returns recovery codes."""
+    """Turn TOTP on once the password and a code of the new secret check out; recovery codes."""
     if user.totp_enabled:
         raise ConflictError("two-factor authentication is already on")
     if not user.totp_secret_enc:
         raise ConflictError("start the two-factor set-up first")
+    if not confirm_password(services, user=user, password=password, actor=actor):
+        raise FieldError("password", "the password is wrong")
     secret = services.keyring.decrypt(user.totp_secret_enc, context=_totp_context(user))
     step = verify_totp(secret, code, now=services.clock.now(), last_used_step=None)
     if step is None:

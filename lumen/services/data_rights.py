@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,7 +64,7 @@ def export_user_data(
             {
                 "id": p.id,
                 "created_at": p.created_at.isoformat(),
-                **decrypt_profile(services.keyring, p).to_dict(),
+                **_finite(decrypt_profile(services.keyring, p).to_dict()),
             }
             for p in user.profiles
         ],
@@ -106,6 +107,17 @@ def export_user_data(
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: profiles saved before the API refused them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _jsonable(view: dict[str, Any]) -> dict[str, Any]:

@@ -175,10 +175,11 @@ def _turn_text(index: int, content: str | list[dict[str, Any]] | None) -> str:
     pieces = []
     for j, part in enumerate(content):
         kind = part.get("type")
-        if kind not in _TEXT_PARTS:
+        if not isinstance(kind, str) or kind not in _TEXT_PARTS:
+            shown = kind[:40] if isinstance(kind, str) and kind.isprintable() else "?"
             raise UnsupportedParameterError(
                 f"messages[{index}].content[{j}].type",
-                f"content parts of type '{str(kind)[:40]}' are not supported: "
+                f"content parts of type '{ascii(shown)[1:-1]}' are not supported: "
                 "Lumen answers text questions",
             )
         text = part.get("text")

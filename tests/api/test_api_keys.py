@@ -149,6 +149,7 @@ def test_bad_key_requests_are_4xx(client: TestClient, alice: Account) -> None:
         {"name": "x", "expires_in_days": 0},
         {"name": "x", "expires_in_days": 100_000},
         {"name": "x", "scopes": ["all"]},
+        {"name": "lap\u0000top"},
     ):
         response = client.post("/api/v1/me/api-keys", json=body, headers=alice.headers)
         assert response.status_code == 422, body
@@ -175,6 +176,31 @@ def test_a_role_change_revokes_keys_and_deleting_the_account_removes_them(
     assert client.get("/api/v1/me", headers=key_headers(bob_key)).status_code == 401
     with services.database.session() as db:
         assert db.scalars(select(ApiKey).where(ApiKey.user_id == bob.id)).all() == []
+
+
+def test_signing_out_everywhere_or_a_new_password_revokes_keys(
+    client: TestClient, alice: Account, bob: Account
+) -> None:
+    """A key made from a stolen session must not outlive the owner's clean-up."""
+    alice_key = create_key(client, alice)
+    bob_key = create_key(client, bob)
+    ended = client.post("/api/v1/auth/logout-all", headers=alice.headers)
+    assert ended.status_code == 200, ended.text
+    assert ended.json() == {"revoked": 1, "api_keys_revoked": 1}
+    assert client.get("/api/v1/me", headers=key_headers(alice_key)).status_code == 401
+    assert client.get("/api/v1/me", headers=key_headers(bob_key)).status_code == 200
+
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "an entirely new passphrase 42"},
+        headers=bob.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert client.get("/api/v1/me", headers=key_headers(bob_key)).status_code == 401
+    listed = client.get(
+        "/api/v1/me/api-keys", headers={"Authorization": f"Bearer {changed.json()['token']}"}
+    ).json()
+    assert [k["revoked_at"] is not None for k in listed] == [True]
 
 
 def test_keys_are_rate_limited_and_exported(

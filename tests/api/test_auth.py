@@ -285,18 +285,31 @@ def _enable_totp(client: TestClient, clock: ManualClock, account: Account) -> tu
 
     wrong = client.post(
         f"{API}/auth/totp/enable",
-        json={"code": wrong_totp_code(secret, clock.now())},
+        json={"code": wrong_totp_code(secret, clock.now()), "password": PASSWORD},
         headers=account.headers,
     )
     assert wrong.status_code == 422
     assert error_fields(wrong) == ["code"]
 
     code = pyotp.TOTP(secret).at(clock.now())
-    enabled = client.post(f"{API}/auth/totp/enable", json={"code": code}, headers=account.headers)
+    # the session alone is not enough: a stolen one could lock the owner out
+    for body in ({"code": code}, {"code": code, "password": PASSWORD + "x"}):
+        refused = client.post(f"{API}/auth/totp/enable", json=body, headers=account.headers)
+        assert refused.status_code == 422
+        assert error_fields(refused) == ["password"]
+    enabled = client.post(
+        f"{API}/auth/totp/enable",
+        json={"code": code, "password": PASSWORD},
+        headers=account.headers,
+    )
     assert enabled.status_code == 200, enabled.text
     codes: list[str] = enabled.json()["recovery_codes"]
     assert len(codes) == len(set(codes)) == 10
-    again = client.post(f"{API}/auth/totp/enable", json={"code": code}, headers=account.headers)
+    again = client.post(
+        f"{API}/auth/totp/enable",
+        json={"code": code, "password": PASSWORD},
+        headers=account.headers,
+    )
     assert again.status_code == 409
     return secret, codes
 

@@ -214,6 +214,16 @@ def test_calls_are_stored_for_the_keys_owner_unless_the_key_says_not(
         ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role"),
         ({"frobnicate": True}, "frobnicate"),
         ({"model": None}, "model"),
+        ({"stream": "yes"}, "stream"),
+        ({"stream": 1}, "stream"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": {"a": 1}, "text": "hi"}]}]},
+            "messages[0].content[0].type",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+            "messages[0].content[0].type",
+        ),
     ],
 )
 def test_unsupported_and_out_of_bounds_parameters_are_openai_400s(
@@ -222,6 +232,21 @@ def test_unsupported_and_out_of_bounds_parameters_are_openai_400s(
     key = key_headers(create_key(client, alice))
     error = assert_openai_error(chat(client, key, **change), 400, param)
     assert error["type"] == "invalid_request_error"
+
+
+def test_a_lone_surrogate_in_a_content_part_is_an_openai_400(
+    client: TestClient, alice: Account
+) -> None:
+    key = key_headers(create_key(client, alice))
+    for content in ('[{"type": "\\ud800"}]', '[{"type": "text", "text": "hi \\udfff"}]'):
+        body = '{"model": "lumen", "messages": [{"role": "user", "content": ' + content + "}]}"
+        response = client.post(
+            "/v1/chat/completions",
+            content=body.encode(),
+            headers={**key, "Content-Type": "application/json"},
+        )
+        error = assert_openai_error(response, 400)
+        assert "\ud800" not in error["message"]
 
 
 def test_malformed_and_oversized_requests_are_4xx(

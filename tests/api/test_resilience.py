@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from lumen.api.app import create_app
 from lumen.clock import ManualClock
-from lumen.db.models import AuditEvent, Conversation
+from lumen.db.models import AuditEvent, Conversation, PatientProfile
 from lumen.factory import Lumen, build_services
 from lumen.services.container import Services
+from lumen.services.profiles import decrypt_profile, encrypt_into
 
 from .conftest import (
     PASSWORD,
@@ -265,6 +266,35 @@ def test_demographic_booleans_stay_booleans(client: TestClient, alice: Account) 
     assert read["demographics"]["pregnant"] is True
     assert read["demographics"]["smoker"] is False
     assert read["demographics"]["birth_year"] == 1970
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_demographics_are_a_422(client: TestClient, alice: Account, value: str) -> None:
+    body = '{"demographics": {"weight_kg": ' + value + "}}"
+    created = raw_json(client, "POST", f"{API}/profiles", body, headers=alice.headers)
+    assert created.status_code == 422, created.text
+    profile = client.post(f"{API}/profiles", json={}, headers=alice.headers).json()["id"]
+    patched = raw_json(client, "PATCH", f"{API}/profiles/{profile}", body, headers=alice.headers)
+    assert patched.status_code == 422, patched.text
+
+
+def test_the_export_survives_a_profile_saved_with_nan(
+    client: TestClient, services: Services, alice: Account
+) -> None:
+    """Profiles saved before the API refused NaN still export (the value as null)."""
+    profile_id = client.post(
+        f"{API}/profiles", json={"demographics": {"birth_year": 1970}}, headers=alice.headers
+    ).json()["id"]
+    with services.database.session() as db:
+        profile = db.get(PatientProfile, profile_id)
+        assert profile is not None
+        data = decrypt_profile(services.keyring, profile)
+        data.demographics["weight_kg"] = float("nan")
+        encrypt_into(services.keyring, profile, data)
+    exported = client.get(f"{API}/me/export", headers=alice.headers)
+    assert exported.status_code == 200, exported.text
+    (saved,) = exported.json()["profiles"]
+    assert saved["demographics"] == {"birth_year": 1970, "weight_kg": None}
 
 
 # -- 10. the smaller ones --------------------------------------------------------------------

@@ -203,6 +203,11 @@ def test_who_may_write_a_collection(client: TestClient, services: Services) -> N
     )
     anonymous = client.post("/api/v1/collections/acme/uploads", files=files)
     assert anonymous.status_code == 401
+    for offset in ("-1", "1000001", str(2**63), "1e3"):
+        paged = client.get(
+            f"/api/v1/collections/acme/documents?offset={offset}", headers=pharma.headers
+        )
+        assert paged.status_code == 422, offset
 
     # An organisation named like a shared collection does not open that collection.
     shared = _pharma(services, sign_up(client, "pharma2@example.org"), "knowledge")

@@ -16,7 +16,7 @@ from lumen.api.schemas import (
     PasswordConfirm,
     RecoveryCodes,
     SessionsRevoked,
-    TotpCode,
+    TotpEnable,
     TotpSetup,
     UserCreate,
     UserPublic,
@@ -138,11 +138,13 @@ def logout(caller: CurrentCaller, services: ServicesDep, response: Response) -> 
 
 
 @router.post("/logout-all")
-def logout_all(caller: CurrentCaller, services: ServicesDep, response: Response) -> SessionsRevoked:
-    """End every session of this account, this one included."""
-    count = accounts.sign_out_everywhere(services, user=caller.user, actor=caller.actor)
+def logout_all(
+    caller: CurrentCaller, services: ServicesDep, db: SessionDep, response: Response
+) -> SessionsRevoked:
+    """End every session of this account, this one included, and revoke its API keys."""
+    ended = accounts.sign_out_everywhere(services, db, user=caller.user, actor=caller.actor)
     clear_session_cookies(response, services)
-    return SessionsRevoked(revoked=count)
+    return SessionsRevoked(revoked=ended.sessions, api_keys_revoked=ended.api_keys)
 
 
 @router.post("/password")
@@ -154,7 +156,7 @@ def change_password(
     services: ServicesDep,
     db: SessionDep,
 ) -> LoginResponse:
-    """Change the password; all sessions end and this client gets a new one."""
+    """Change the password; sessions end and API keys are revoked (this client signs in anew)."""
     user = db.merge(caller.user)
     result = accounts.change_password(
         services,
@@ -177,11 +179,16 @@ def totp_setup(caller: CurrentCaller, services: ServicesDep, db: SessionDep) -> 
 
 @router.post("/totp/enable", responses=documented(409))
 def totp_enable(
-    body: TotpCode, caller: CurrentCaller, services: ServicesDep, db: SessionDep
+    body: TotpEnable, caller: CurrentCaller, services: ServicesDep, db: SessionDep
 ) -> RecoveryCodes:
-    """Turn two-factor authentication on; the recovery codes are shown only now."""
+    """Turn two-factor authentication on (with the password); the recovery codes show only now."""
     codes = accounts.enable_totp(
-        services, db, user=db.merge(caller.user), code=body.code, actor=caller.actor
+        services,
+        db,
+        user=db.merge(caller.user),
+        code=body.code,
+        password=body.password,
+        actor=caller.actor,
     )
     return RecoveryCodes(recovery_codes=codes)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -14,6 +15,10 @@ from lumen.errors import AuthenticationError, PermissionDeniedError
 from lumen.services.index_proxy import call_store
 
 router = APIRouter(prefix="/internal/index", include_in_schema=False)
+
+INDEX_PATH = re.compile(r"^/internal/index/")
+INDEX_CALL_MAX_BYTES = 256_000_000
+"""The largest call body (an upsert of a batch of chunks with their vectors)."""
 
 
 def check_index_token(request: Request) -> None:
@@ -34,6 +39,11 @@ def check_index_token(request: Request) -> None:
 
 
 IndexToken = Annotated[None, Depends(check_index_token)]
+
+
+async def check_index_caller(request: Request, match: re.Match[str]) -> None:
+    """The same check before the body is read (``CheckBeforeBody``): calls may be large."""
+    check_index_token(request)
 
 
 def get_index_store(request: Request) -> VectorStore:

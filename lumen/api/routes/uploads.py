@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile, status
+from fastapi import APIRouter, Query, Request, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from lumen.api.deps import CurrentCaller, ServicesDep, SessionDep
+from lumen.api.deps import (
+    CurrentCaller,
+    ServicesDep,
+    SessionDep,
+    client_ip,
+    get_caller,
+    get_services,
+)
 from lumen.api.job_schemas import JobPublic, UploadPublic, UploadReceipt
 from lumen.api.schemas import Page
 from lumen.db.models import Job, Upload
@@ -18,7 +26,7 @@ from lumen.services.uploads import IncomingFile
 router = APIRouter(tags=["uploads"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 def upload_public(upload: Upload) -> UploadPublic:
@@ -29,6 +37,22 @@ def upload_public(upload: Upload) -> UploadPublic:
 def job_public(job: Job) -> JobPublic:
     """A job as the API shows it."""
     return JobPublic.model_validate(job, from_attributes=True)
+
+
+async def check_uploader(request: Request, match: re.Match[str]) -> None:
+    """Before the files are read: the caller is signed in and may write to the collection."""
+    services = get_services(request)
+    collection = match.group("name")
+
+    def check() -> None:
+        db = services.database.sessions()
+        try:
+            caller = get_caller(request, services, db, client_ip(request, services))
+            uploads.check_write_access(caller.user, collection)
+        finally:
+            db.close()
+
+    await run_in_threadpool(check)
 
 
 async def _read_within(file: UploadFile, max_bytes: int) -> IncomingFile:

@@ -64,10 +64,11 @@ function TwoFactor({ user }: { user: User }) {
   const enable = (event: FormEvent) => {
     event.preventDefault();
     void run(async () => {
-      const result = await api.post("/api/v1/auth/totp/enable", { body: { code: code.replace(/\s/g, "") } });
+      const result = await api.post("/api/v1/auth/totp/enable", { body: { code: code.replace(/\s/g, ""), password } });
       setCodes(result.recovery_codes);
       setSetup(null);
       setCode("");
+      setPassword("");
       await refresh();
     });
   };
@@ -136,6 +137,15 @@ function TwoFactor({ user }: { user: User }) {
             value={code}
             onChange={(e) => setCode(e.target.value)}
             error={apiError?.fieldMessage("code")}
+          />
+          <Field
+            label="Password (to confirm)"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            error={apiError?.fieldMessage("password")}
           />
           <div className="row">
             <button type="submit" className="button button-primary" disabled={busy}>
@@ -206,7 +216,7 @@ function Password() {
         {error ? <ErrorNotice error={error} /> : null}
         {done ? (
           <p role="status" className="notice notice-ok">
-            Password changed. Your other sessions have ended.
+            Password changed. Your other sessions have ended and your API keys were revoked.
           </p>
         ) : null}
         <button type="submit" className="button" disabled={busy}>
@@ -281,6 +291,7 @@ function Sessions() {
       ) : (
         !error && <p className="muted">Loading…</p>
       )}
+      <p className="muted">Signing out everywhere also revokes your API keys.</p>
       <button type="button" className="button" onClick={() => void everywhere()}>
         Sign out everywhere
       </button>

@@ -215,7 +215,7 @@ export interface paths {
         put?: never;
         /**
          * Logout All
-         * @description End every session of this account, this one included.
+         * @description End every session of this account, this one included, and revoke its API keys.
          */
         post: operations["logout_all_api_v1_auth_logout_all_post"];
         delete?: never;
@@ -235,7 +235,7 @@ export interface paths {
         put?: never;
         /**
          * Change Password
-         * @description Change the password; all sessions end and this client gets a new one.
+         * @description Change the password; sessions end and API keys are revoked (this client signs in anew).
          */
         post: operations["change_password_api_v1_auth_password_post"];
         delete?: never;
@@ -295,7 +295,7 @@ export interface paths {
         put?: never;
         /**
          * Totp Enable
-         * @description Turn two-factor authentication on; the recovery codes are shown only now.
+         * @description Turn two-factor authentication on (with the password); the recovery codes show only now.
          */
         post: operations["totp_enable_api_v1_auth_totp_enable_post"];
         delete?: never;
@@ -1825,9 +1825,14 @@ export interface components {
         };
         /**
          * SessionsRevoked
-         * @description How many sessions ended.
+         * @description How many sessions ended and API keys were revoked.
          */
         SessionsRevoked: {
+            /**
+             * Api Keys Revoked
+             * @default 0
+             */
+            api_keys_revoked: number;
             /** Revoked */
             revoked: number;
         };
@@ -1843,12 +1848,16 @@ export interface components {
             include_usage: boolean;
         };
         /**
-         * TotpCode
-         * @description A code from the authenticator app.
+         * TotpEnable
+         * @description A code from the authenticator app, and the password.
+         *
+         *     A stolen session alone must not put the account behind a code only the thief has.
          */
-        TotpCode: {
+        TotpEnable: {
             /** Code */
             code: string;
+            /** Password */
+            password: string;
         };
         /**
          * TotpSetup
@@ -3330,7 +3339,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TotpCode"];
+                "application/json": components["schemas"]["TotpEnable"];
             };
         };
         responses: {
