@@ -597,6 +597,14 @@ CRISIS_RULES: tuple[_Rule, ...] = (
     ),
 )
 
+# "had a stroke / heart attack last year, two years ago, in 2019" is history, not an emergency
+# (a sudden new sign still is).
+_NOT_HISTORY = (
+    r"(?!\s+(?:back\s+)?(?:last (?:year|month|week|spring|summer|fall|autumn|winter)|"
+    r"in (?:19|20)\d\d|(?:a|one|two|three|four|five|six|seven|eight|nine|ten|several|a few|"
+    r"some|many|\d+) (?:years?|months?|weeks?) ago|years ago|months ago|a while ago))"
+)
+
 EMERGENCY_RULES: tuple[_Rule, ...] = (
     _r(
         "emergency.chest_pain_plus",
@@ -614,7 +622,9 @@ EMERGENCY_RULES: tuple[_Rule, ...] = (
         "emergency",
         "cardiac",
         r"\b(?:having|had|is having|'s having|might be having|think (?:i'm|i am|he's|she's|he is|"
-        r"she is) having)\s+(?:a\s+)?heart attack\b|\bcrushing (?:chest|pain)\b|"
+        r"she is) having)\s+(?:a\s+)?heart attack\b"
+        + _NOT_HISTORY
+        + r"|\bcrushing (?:chest|pain)\b|"
         r"\belephant (?:sitting |standing )?on my chest\b|\bclutching (?:his|her|my) chest\b|"
         r"\bheart is racing\b.{0,40}\b(?:pass out|faint|200)\b|\bchest pain\b.{0,50}"
         r"\b(?:won't go away|not going away|for (?:an|over an|\d+) hours?|with rest|radiat\w*|"
@@ -628,10 +638,8 @@ EMERGENCY_RULES: tuple[_Rule, ...] = (
         r"\b(?:face|mouth|smile|lip)\b.{0,20}\b(?:drooping|droops|drooped|droopy|crooked|uneven|"
         r"lopsided)\b|\bslurr(?:ed|ing)\b|\b(?:having|had|is having|'s having|might be having|"
         r"think (?:i'm|i am|he's|she's|he is|she is|my \w+ is) having)\s+a stroke\b"
-        # "had a stroke last year / two years ago / in 2019" is history, not an emergency.
-        r"(?!\s+(?:last (?:year|month|week|spring|summer|fall|autumn|winter)|in (?:19|20)\d\d|"
-        r"(?:a|one|two|three|four|five|six|seven|eight|nine|ten|several|a few|some|many|\d+) "
-        r"(?:years?|months?|weeks?) ago|years ago|months ago))|"
+        + _NOT_HISTORY
+        + r"|"
         r"\bworst headache of (?:my|his|her) life\b|\bthunderclap headache\b|"
         r"\b(?:sudden(?:ly)?|all of a sudden)\b.{0,40}\b(?:weak|weakness|numb|numbness|"
         r"can't (?:move|lift|feel|speak|talk|see|walk|understand)|confus\w*|lost (?:vision|"

@@ -121,9 +121,15 @@ def test_informational_questions_are_not_emergencies(text: str) -> None:
         ("I think my dad had a stroke, his arm is weak", True),
         ("my grandpa just had a stroke, what do we do", True),
         ("My uncle had a stroke years ago but now he suddenly can't speak", True),
+        ("my dad had a heart attack 2 years ago, how can he prevent another one", False),
+        ("I had a heart attack in 2019, is it safe to exercise?", False),
+        ("she had a heart attack back in 2015, what should she eat?", False),
+        ("my husband just had a heart attack", True),
+        ("I think I'm having a heart attack", True),
+        ("he had a heart attack years ago and now has chest pain spreading to his arm", True),
     ],
 )
-def test_a_past_stroke_is_history(text: str, emergency: bool) -> None:
+def test_a_past_stroke_or_heart_attack_is_history(text: str, emergency: bool) -> None:
     assert (match_rules(text).first("emergency") is not None) is emergency
 
 
