@@ -207,6 +207,12 @@ class RetrievalSettings(BaseModel):
         "question asks (symptoms, treatment, outlook ...; the shipped question-type model, "
         "lumen/rag/qtypes.py); 0 turns it off.",
     )
+    heading_subjects_first: bool = Field(
+        True,
+        description="When the best k candidates mention none of a subject of the question (its "
+        "specialised words, lumen/rag/subjects.py), the candidates that mention one come first "
+        "(else the answer abstains: 'the sources say nothing about ...').",
+    )
     spelling: bool = Field(
         True,
         description="Correct misspelled words of a question against the words of the indexed "

@@ -30,6 +30,7 @@ import numpy as np
 from lumen.components.embedding.base import Embedder
 from lumen.documents import Chunk, RetrievedChunk
 from lumen.rag.qtypes import QuestionTypes
+from lumen.rag.subjects import mentioned_share, unmentioned
 
 #: Heading vectors kept in memory (headings are index text, never the question).
 _CACHE_SIZE = 8192
@@ -50,9 +51,11 @@ class HeadingMatcher:
         rank_weight: float = 0.1,
         question_types: QuestionTypes | None = None,
         type_weight: float = 0.0,
+        subjects_first: bool = False,
     ) -> None:
         self._embedder = embedder
         self._rank_weight = rank_weight
+        self._subjects_first = subjects_first
         self._question_types = question_types if type_weight > 0 else None
         self._type_weight = type_weight
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -77,7 +80,12 @@ class HeadingMatcher:
         return np.stack([known[text] for text in headings])
 
     def reorder(
-        self, query_vector: np.ndarray, chunks: Sequence[RetrievedChunk], *, k: int
+        self,
+        query_vector: np.ndarray,
+        chunks: Sequence[RetrievedChunk],
+        *,
+        k: int,
+        subjects: Sequence[str] = (),
     ) -> list[RetrievedChunk]:
         """The ``k`` chunks with the best heading match, best first (``chunks`` best first).
 
@@ -101,4 +109,19 @@ class HeadingMatcher:
             for i, c in enumerate(chunks)
         ]
         order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)[:k]
+        if (
+            self._subjects_first
+            and subjects
+            and unmentioned(subjects, (chunks[i].chunk.embed_text for i in order))
+        ):
+            # The best k say nothing of something the question names (a page without a section
+            # of the type asked lost to other conditions' sections of that type), and the
+            # pipeline would abstain: candidates whose page or section title names more of the
+            # subjects come first. Titles, not text: a page that names a drug in passing is no
+            # answer to a question about the drug.
+            shares = [
+                mentioned_share(subjects, f"{c.chunk.title}\n{c.chunk.section}") for c in chunks
+            ]
+            ranked = sorted(range(len(chunks)), key=lambda i: (shares[i], scores[i]), reverse=True)
+            order = ranked[:k]
         return [dataclasses.replace(chunks[i], score=round(scores[i], 6)) for i in order]

@@ -205,7 +205,7 @@ class Retriever:
         if reranker is not None and chunks:
             chunks = rerank_chunks(question, chunks, reranker, k=k)
         elif headings is not None:
-            chunks = headings.reorder(query_vector, chunks, k=k)
+            chunks = headings.reorder(query_vector, chunks, k=k, subjects=subjects)
         around = self._neighbours if neighbours is None else neighbours
         if around > 0:
             chunks = expand_hits(chunks, self._store.document_chunks, around)

@@ -15,7 +15,7 @@ leave unmentioned (docs/reranking.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from lumen.ingest.vocabulary import words
 
@@ -53,13 +53,26 @@ def find_subjects(
     return tuple(found)
 
 
+def _stems(texts: Iterable[str]) -> set[str]:
+    stems: set[str] = set()
+    for text in texts:
+        for word in words(text):
+            stems.update(word[:n] for n in range(MIN_LENGTH, _STEM + 1))
+    return stems
+
+
 def unmentioned(subjects: Iterable[str], texts: Iterable[str]) -> list[str]:
     """The subjects that none of ``texts`` mentions (in any word form sharing its stem)."""
     wanted = list(subjects)
     if not wanted:
         return []
-    stems: set[str] = set()
-    for text in texts:
-        for word in words(text):
-            stems.update(word[:n] for n in range(MIN_LENGTH, _STEM + 1))
+    stems = _stems(texts)
     return [s for s in wanted if s[:_STEM] not in stems]
+
+
+def mentioned_share(subjects: Sequence[str], text: str) -> float:
+    """The share of ``subjects`` that ``text`` mentions (1.0 when there are none)."""
+    if not subjects:
+        return 1.0
+    stems = _stems([text])
+    return sum(s[:_STEM] in stems for s in subjects) / len(subjects)

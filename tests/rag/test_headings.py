@@ -162,3 +162,66 @@ def test_a_heading_that_asks_what_the_question_asks_comes_first(embedder) -> Non
     # A zero weight is the plain heading match.
     off = HeadingMatcher(embedder, question_types=types, type_weight=0.0).reorder(query, fused, k=2)
     assert [c.score for c in off] == [c.score for c in words_only]
+
+
+FIBRO = "I was diagnosed with fibromyalgia. what are the treatments available? I hurt all over"
+OTHER_TREATMENTS = {
+    "pain": (
+        "What are the treatments for Chronic Pain ?",
+        "Medications, acupuncture, local electrical stimulation and brain stimulation, as well "
+        "as surgery, are some of the treatments for chronic pain.",
+    ),
+    "myopathy": (
+        "What are the treatments for Inflammatory Myopathies ?",
+        "The chronic inflammatory myopathies cannot be cured in most adults, but many of their "
+        "symptoms can be treated; options include medication, physical therapy and rest.",
+    ),
+    "letrozole": (
+        "What are the treatments for Breast Cancer ?",
+        "Aromatase inhibitors such as letrozole lower the risk of a recurrence of breast cancer.",
+    ),
+}
+FIBRO_PAGE = {
+    "information": (
+        "What is (are) Fibromyalgia ?",
+        "Fibromyalgia is a disorder that causes muscle pain and fatigue. There is no cure, but "
+        "medicine can help you manage the symptoms; sleep, exercise and a healthy diet help too.",
+    ),
+}
+
+
+def _fibro_candidates() -> list[RetrievedChunk]:
+    titles = {"pain": "Chronic Pain", "myopathy": "Inflammatory Myopathies"}
+    titles["letrozole"] = "Breast Cancer"
+    others = [
+        _chunk(key, rank, doc=key, title=title, sections=OTHER_TREATMENTS, dense_score=0.5)
+        for rank, (key, title) in enumerate(titles.items(), start=1)
+    ]
+    page = _chunk(
+        "information", 4, doc="fibro", title="Fibromyalgia", sections=FIBRO_PAGE, dense_score=0.4
+    )
+    return [*others, page]
+
+
+def test_a_page_named_by_the_question_is_not_left_out_for_sections_of_the_type_asked(
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    """Without it, the best k mention no fibromyalgia and the answer would abstain."""
+    query = embedder.embed([FIBRO])[0]
+    candidates = _fibro_candidates()
+    subjects = ("fibromyalgia",)
+    plain = HeadingMatcher(embedder).reorder(query, candidates, k=2, subjects=subjects)
+    assert "fibro#information" not in [c.chunk.id for c in plain]
+    first = HeadingMatcher(embedder, subjects_first=True)
+    kept = first.reorder(query, candidates, k=2, subjects=subjects)
+    assert kept[0].chunk.id == "fibro#information"
+    # A page that names the subject only in its text (a drug in passing) is not promoted.
+    drug = first.reorder(query, candidates[:3], k=2, subjects=("letrozole",))
+    unmoved = HeadingMatcher(embedder).reorder(query, candidates[:3], k=2)
+    assert "letrozole#letrozole" not in [c.chunk.id for c in unmoved]
+    assert [c.chunk.id for c in drug] == [c.chunk.id for c in unmoved]
+    # When the best k already mention every subject, the order is the plain heading match.
+    named = first.reorder(query, candidates, k=4, subjects=subjects)
+    assert [c.chunk.id for c in named] == [
+        c.chunk.id for c in HeadingMatcher(embedder).reorder(query, candidates, k=4)
+    ]

@@ -10,7 +10,7 @@ from lumen.rag.spelling import (
     english_words,
     familiar_english_words,
 )
-from lumen.rag.subjects import unmentioned
+from lumen.rag.subjects import mentioned_share, unmentioned
 
 # Word -> documents using it, as `lumen ingest` records them.
 VOCABULARY = {
@@ -69,3 +69,11 @@ def test_a_subject_is_mentioned_in_any_form_of_its_stem() -> None:
     assert unmentioned(["polyp", "acidosis"], texts) == []
     assert unmentioned(["metformin", "acidosis"], texts) == ["metformin"]
     assert unmentioned([], texts) == []
+
+
+def test_the_share_of_subjects_a_text_mentions() -> None:
+    text = "Fibromyalgia causes widespread pain; polyps are another matter."
+    assert mentioned_share(("fibromyalgia", "polyp"), text) == 1.0  # "polyps" shares the stem
+    assert mentioned_share(("fibromyalgia", "letrozole"), text) == 0.5
+    assert mentioned_share(("letrozole",), text) == 0.0
+    assert mentioned_share((), text) == 1.0
