@@ -109,19 +109,16 @@ class HeadingMatcher:
             for i, c in enumerate(chunks)
         ]
         order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)[:k]
-        if (
-            self._subjects_first
-            and subjects
-            and unmentioned(subjects, (chunks[i].chunk.embed_text for i in order))
-        ):
+        missing = unmentioned(subjects, (chunks[i].chunk.embed_text for i in order))
+        if self._subjects_first and missing:
             # The best k say nothing of something the question names (a page without a section
             # of the type asked lost to other conditions' sections of that type), and the
             # pipeline would abstain: candidates whose page or section title names more of the
-            # subjects come first. Titles, not text: a page that names a drug in passing is no
-            # answer to a question about the drug.
-            shares = [
-                mentioned_share(subjects, f"{c.chunk.title}\n{c.chunk.section}") for c in chunks
+            # missing subjects come first. Titles, not text: a page that names a drug in
+            # passing is no answer to a question about the drug.
+            named = [
+                mentioned_share(missing, f"{c.chunk.title}\n{c.chunk.section}") for c in chunks
             ]
-            ranked = sorted(range(len(chunks)), key=lambda i: (shares[i], scores[i]), reverse=True)
+            ranked = sorted(range(len(chunks)), key=lambda i: (named[i], scores[i]), reverse=True)
             order = ranked[:k]
         return [dataclasses.replace(chunks[i], score=round(scores[i], 6)) for i in order]
