@@ -207,6 +207,19 @@ def make_admin(services: Services, account: Account) -> Account:
     return Account(account.id, account.email, token)
 
 
+def make_pharma(services: Services, account: Account, organisation: str) -> Account:
+    """Make an account a pharma user of ``organisation`` directly in the database."""
+    from lumen.db.models import User
+
+    with services.database.session() as db:
+        user = db.get(User, account.id)
+        assert user is not None
+        user.role = "pharma"
+        user.organisation = organisation
+    token, _ = services.sessions.create(account.id, "pharma")
+    return Account(account.id, account.email, token)
+
+
 @pytest.fixture
 def alice(client: TestClient) -> Account:
     """A patient."""

@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
 from lumen.api.index_app import create_index_app
-from lumen.db.models import User
 from lumen.services.container import Services
 
-from .conftest import Account, sign_up
+from .conftest import make_pharma, sign_up
 
 DECLARED = 30_000_000  # within the uploads' limit, far over the ordinary 64 kB
 
@@ -71,19 +70,9 @@ def post(app: ASGIApp, path: str, headers: dict[str, str]) -> Exchange:
     return exchange
 
 
-def _pharma(services: Services, account: Account, organisation: str) -> Account:
-    with services.database.session() as db:
-        user = db.get(User, account.id)
-        assert user is not None
-        user.role = "pharma"
-        user.organisation = organisation
-    token, _ = services.sessions.create(account.id, "pharma")
-    return Account(account.id, account.email, token)
-
-
 def test_uploads_check_the_caller_before_the_files(client: TestClient, services: Services) -> None:
     patient = sign_up(client, "patient@example.org")
-    pharma = _pharma(services, sign_up(client, "pharma@example.org"), "acme")
+    pharma = make_pharma(services, sign_up(client, "pharma@example.org"), "acme")
     path = "/api/v1/collections/acme/uploads"
 
     anonymous = post(client.app, path, {})

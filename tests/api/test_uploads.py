@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from lumen.clock import ManualClock
-from lumen.db.models import AuditEvent, User
+from lumen.db.models import AuditEvent
 from lumen.factory import Lumen
 from lumen.jobs.runner import wait_for
 from lumen.services.container import Services
 
 from ..files import bomb_pdf, malformed_pdf, text_pdf
-from .conftest import Account, Stack, make_admin, make_settings, sign_up
+from .conftest import Account, Stack, make_admin, make_pharma, make_settings, sign_up
 
 MEASLES = "# Measles\n\nMeasles is prevented by two doses of the MMR vaccine in childhood.\n"
 HTML = (
@@ -45,16 +45,6 @@ def _finished(client: TestClient, account: Account, job_id: str, timeout_s: floa
         lambda: _job(client, account, job_id)["state"] in ("succeeded", "failed"), timeout_s
     ), _job(client, account, job_id)
     return _job(client, account, job_id)
-
-
-def _pharma(services: Services, account: Account, organisation: str) -> Account:
-    with services.database.session() as db:
-        user = db.get(User, account.id)
-        assert user is not None
-        user.role = "pharma"
-        user.organisation = organisation
-    token, _ = services.sessions.create(account.id, "pharma")
-    return Account(account.id, account.email, token)
 
 
 def test_upload_index_list_delete_audited(client: TestClient, services: Services) -> None:
@@ -189,7 +179,7 @@ def test_refused_content_and_limits(client: TestClient, services: Services) -> N
 
 def test_who_may_write_a_collection(client: TestClient, services: Services) -> None:
     patient = sign_up(client, "patient@example.org")
-    pharma = _pharma(services, sign_up(client, "pharma@example.org"), "acme")
+    pharma = make_pharma(services, sign_up(client, "pharma@example.org"), "acme")
     admin = make_admin(services, sign_up(client, "admin@example.org"))
     files = [("files", ("m.md", MEASLES.encode(), "text/markdown"))]
 
@@ -210,7 +200,7 @@ def test_who_may_write_a_collection(client: TestClient, services: Services) -> N
         assert paged.status_code == 422, offset
 
     # An organisation named like a shared collection does not open that collection.
-    shared = _pharma(services, sign_up(client, "pharma2@example.org"), "knowledge")
+    shared = make_pharma(services, sign_up(client, "pharma2@example.org"), "knowledge")
     knowledge = client.post(
         "/api/v1/collections/knowledge/uploads", files=files, headers=shared.headers
     )
@@ -287,8 +277,8 @@ def test_pharma_users_ask_their_organisations_collection(
     client: TestClient, services: Services
 ) -> None:
     org = _collection()
-    pharma = _pharma(services, sign_up(client, "pharma@example.org"), org)
-    rival = _pharma(services, sign_up(client, "rival@example.org"), "globex")
+    pharma = make_pharma(services, sign_up(client, "pharma@example.org"), org)
+    rival = make_pharma(services, sign_up(client, "rival@example.org"), "globex")
     patient = sign_up(client, "patient@example.org")
     admin = make_admin(services, sign_up(client, "admin@example.org"))
     me = client.get("/api/v1/me", headers=pharma.headers)

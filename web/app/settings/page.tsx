@@ -33,6 +33,20 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
   );
 }
 
+function ConfirmPassword({ value, onChange, error }: { value: string; onChange: (value: string) => void; error?: string }) {
+  return (
+    <Field
+      label="Password (to confirm)"
+      type="password"
+      autoComplete="current-password"
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+    />
+  );
+}
+
 function TwoFactor({ user }: { user: User }) {
   const { refresh } = useSession();
   const [setup, setSetup] = useState<Schemas["TotpSetup"] | null>(null);
@@ -138,15 +152,7 @@ function TwoFactor({ user }: { user: User }) {
             onChange={(e) => setCode(e.target.value)}
             error={apiError?.fieldMessage("code")}
           />
-          <Field
-            label="Password (to confirm)"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            error={apiError?.fieldMessage("password")}
-          />
+          <ConfirmPassword value={password} onChange={setPassword} error={apiError?.fieldMessage("password")} />
           <div className="row">
             <button type="submit" className="button button-primary" disabled={busy}>
               Turn on
@@ -159,15 +165,7 @@ function TwoFactor({ user }: { user: User }) {
       ) : null}
       {user.two_factor_enabled ? (
         <form onSubmit={disable} className="stack">
-          <Field
-            label="Password (to confirm)"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            error={apiError?.fieldMessage("password")}
-          />
+          <ConfirmPassword value={password} onChange={setPassword} error={apiError?.fieldMessage("password")} />
           <div className="row">
             <button type="button" className="button" onClick={regenerate} disabled={busy || !password}>
               New recovery codes
