@@ -62,7 +62,7 @@ def test_logout_everywhere(client: TestClient, alice: Account, bob: Account) -> 
     first, second = new_token(client, alice), new_token(client, alice)
     out = client.post(f"{API}/auth/logout-all", headers=bearer(first))
     assert out.status_code == 200
-    assert out.json() == {"revoked": 3}  # the sign-up's session too
+    assert out.json() == {"revoked": 3, "api_keys_revoked": 0}  # the sign-up's session too
     for token in (alice.token, first, second):
         assert me(client, token).status_code == 401
     assert me(client, bob.token).status_code == 200
