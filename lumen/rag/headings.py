@@ -109,8 +109,12 @@ class HeadingMatcher:
             for i, c in enumerate(chunks)
         ]
         order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)[:k]
-        missing = unmentioned(subjects, (chunks[i].chunk.embed_text for i in order))
-        if self._subjects_first and missing:
+        missing = (
+            unmentioned(subjects, (chunks[i].chunk.embed_text for i in order))
+            if self._subjects_first
+            else []
+        )
+        if missing:
             # The best k say nothing of something the question names (a page without a section
             # of the type asked lost to other conditions' sections of that type), and the
             # pipeline would abstain: candidates whose page or section title names more of the

@@ -7,7 +7,7 @@ index calls (up to 256 MB) are checked by ``CheckBeforeBody`` from the headers a
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp, Message
@@ -27,7 +27,6 @@ class Exchange:
     body_reads: int = 0
     status: int = 0
     body: bytes = b""
-    sent: list[Message] = field(default_factory=list)
 
 
 def post(app: ASGIApp, path: str, headers: dict[str, str]) -> Exchange:
@@ -60,7 +59,6 @@ def post(app: ASGIApp, path: str, headers: dict[str, str]) -> Exchange:
         return {"type": "http.request", "body": chunk, "more_body": more}
 
     async def send(message: Message) -> None:
-        exchange.sent.append(message)
         if message["type"] == "http.response.start":
             exchange.status = message["status"]
         elif message["type"] == "http.response.body":
