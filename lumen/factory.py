@@ -167,6 +167,7 @@ class Lumen:
             speller=speller,
             headings=headings,
             heading_candidates=r.heading_candidates,
+            open_section=r.open_section,
         )
 
     def _question_types(self) -> QuestionTypes:

@@ -173,6 +173,13 @@ class RetrievalSettings(BaseModel):
         description="Chunks added on either side of each hit from its document; a document's "
         "chunks then make one source, in document order (0: each hit alone).",
     )
+    open_section: int = Field(
+        1,
+        ge=0,
+        le=10,
+        description="The best hit is read from its section's start: up to this many chunks of "
+        "its section before it are merged into it (0: off; with neighbours > 0 it is not needed).",
+    )
     candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in fusion.")

@@ -9,6 +9,7 @@ best hit ranked.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 
 from lumen.documents import Chunk, RetrievedChunk
@@ -52,14 +53,24 @@ def merged_text(chunks: Sequence[Chunk]) -> str:
     return "\n".join(lines)
 
 
-def _merged(best: RetrievedChunk, chunks: list[Chunk]) -> RetrievedChunk:
+def join_keeping_lines(first: str, second: str) -> str:
+    """:func:`join_overlapping` that keeps both texts' line breaks (list items stay items)."""
+    head = first.split()
+    tail = list(re.finditer(r"\S+", second))
+    for size in range(min(len(head), len(tail)), _MIN_OVERLAP_WORDS - 1, -1):
+        if head[-size:] == [m.group() for m in tail[:size]]:
+            return first.rstrip() + second[tail[size - 1].end() :].rstrip()
+    return f"{first.rstrip()}\n{second.strip()}"
+
+
+def _merged(best: RetrievedChunk, chunks: list[Chunk], text: str | None = None) -> RetrievedChunk:
     if len(chunks) == 1 and chunks[0].id == best.chunk.id:
         return best
     first, last = chunks[0], chunks[-1]
     sections = {c.section for c in chunks}
-    text = merged_text(chunks)
+    text = merged_text(chunks) if text is None else text
     hit = " ".join(best.chunk.text.split())
-    start = max(text.find(hit), 0)
+    start = max(text.find(hit), 0) if hit in text else max(len(text) - len(best.chunk.text), 0)
     chunk = dataclasses.replace(
         best.chunk,
         id=f"{first.doc_id}#{first.position}-{last.position}",
@@ -106,3 +117,37 @@ def expand_hits(
             chunks = sorted((h.chunk for h in found), key=lambda c: c.position)
         expanded.append(_merged(found[0], chunks))
     return expanded
+
+
+def open_best_section(
+    hits: Sequence[RetrievedChunk], fetch: FetchDocument, before: int
+) -> list[RetrievedChunk]:
+    """``hits`` with the best one read from its section's start (at most ``before`` chunks back).
+
+    A long section is cut into chunks, and the one that matches a chatty question best can be
+    its middle: a list of tick-bite precautions without the sentence that says what ticks are.
+    The chunks of the best hit's section before it are merged into it; other hits that the
+    merged source now holds are dropped. A section that starts with the hit, or a document the
+    store no longer holds, leaves ``hits`` as they are.
+    """
+    if before <= 0 or not hits:
+        return list(hits)
+    best = hits[0].chunk
+    stored = fetch(best.collection, best.doc_id)
+    by_position = {c.position: c for c in stored}
+    if by_position.get(best.position, best).id != best.id:
+        return list(hits)  # the stored document changed since the search
+    run = [best]
+    while len(run) <= before:
+        previous = by_position.get(run[0].position - 1)
+        if previous is None or previous.section != best.section:
+            break
+        run.insert(0, previous)
+    if len(run) == 1:
+        return list(hits)
+    text = run[0].text.strip()
+    for chunk in run[1:]:
+        text = join_keeping_lines(text, chunk.text)
+    held = {(c.doc_id, c.position) for c in run}
+    rest = [h for h in hits[1:] if (h.chunk.doc_id, h.chunk.position) not in held]
+    return [_merged(hits[0], run, text), *rest]

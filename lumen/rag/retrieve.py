@@ -14,7 +14,7 @@ from lumen.components.embedding.base import Embedder
 from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.components.vector_store.base import ScoredChunk, SearchFilter, VectorStore
 from lumen.documents import Chunk, RetrievedChunk
-from lumen.rag.expand import expand_hits
+from lumen.rag.expand import expand_hits, open_best_section
 from lumen.rag.spelling import Correction
 
 if TYPE_CHECKING:
@@ -103,6 +103,7 @@ class Retriever:
         speller: QuestionSpeller | None = None,
         headings: HeadingMatcher | None = None,
         heading_candidates: int = 10,
+        open_section: int = 0,
     ) -> None:
         self._store = store
         self._embedder = embedder
@@ -116,6 +117,7 @@ class Retriever:
         self._speller = speller
         self._headings = headings
         self._heading_candidates = heading_candidates
+        self._open_section = open_section
 
     @property
     def reranker(self) -> PassageScorer | None:
@@ -140,7 +142,9 @@ class Retriever:
 
         With ``neighbours`` (default: the retriever's), each hit comes with that many chunks on
         either side and a document's chunks become one source (:mod:`lumen.rag.expand`), so the
-        result can hold fewer than ``k`` sources.
+        result can hold fewer than ``k`` sources. Without neighbours, the best hit is read from
+        its section's start (``open_section`` chunks back at most, :func:`open_best_section`);
+        a caller that passes ``neighbours`` gets the hits as asked, unopened.
 
         With a speller, misspelled words are corrected first (:mod:`lumen.rag.spelling`) and
         the question's subjects are found (:mod:`lumen.rag.subjects`).
@@ -207,8 +211,11 @@ class Retriever:
         elif headings is not None:
             chunks = headings.reorder(query_vector, chunks, k=k, subjects=subjects)
         around = self._neighbours if neighbours is None else neighbours
+        opening = self._open_section if neighbours is None else 0  # explicit: hits as asked
         if around > 0:
             chunks = expand_hits(chunks, self._store.document_chunks, around)
+        elif opening > 0:
+            chunks = open_best_section(chunks, self._store.document_chunks, opening)
         logger.debug("retrieved %s chunks (%s) from %s", len(chunks), mode, collections)
         return RetrievalResult(
             chunks=chunks,

@@ -22,7 +22,10 @@ _NAVIGATION = re.compile(
     r"(?:table|list|chart|links?) below|listed below|following list|read more|learn more|"
     r"this (?:page|website|site|fact sheet|topic)|visit (?:the |our )?(?:web ?site|page)|"
     r"go to|www\.|https?:|e-?mail|"
-    r"call (?:toll-free|\d)|for more information|more information (?:about|on))\b",
+    r"call (?:toll-free|\d)|for more information|more information (?:about|on)|"
+    # pointers to a search or to other parts of a summary (NCI's treatment pages)
+    r"refine the search|search features|check the list of|retrieved from|this summary|"
+    r"section (?:that follows|below|above)|available (?:from|on) the [\w-]+ web ?site)\b",
     re.IGNORECASE,
 )
 

@@ -6,7 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 from lumen.documents import Chunk
-from lumen.rag.expand import FOCUS, expand_hits, join_overlapping, merged_text
+from lumen.rag.expand import (
+    FOCUS,
+    expand_hits,
+    join_keeping_lines,
+    join_overlapping,
+    merged_text,
+    open_best_section,
+)
 from lumen.rag.prompt import build_prompt, truncate_around
 from lumen.rag.retrieve import RetrievedChunk
 
@@ -87,6 +94,40 @@ def test_expand_hits_merges_each_document_around_its_hits() -> None:
     assert second.chunk.section == "Methods"
     assert third == hits[3]  # a document the store no longer holds keeps its hit
     assert expand_hits(hits, fetch, 0) == hits
+
+
+def test_join_keeping_lines_drops_the_overlap_and_keeps_list_items() -> None:
+    first = "Ticks carry disease. To protect yourself:\n- Use a repellent with DEET"
+    second = "yourself:\n- Use a repellent with DEET\n- Wear light-colored clothing"
+    assert join_keeping_lines(first, second) == (
+        "Ticks carry disease. To protect yourself:\n- Use a repellent with DEET\n"
+        "- Wear light-colored clothing"
+    )
+    assert join_keeping_lines("a b c", "d e f") == "a b c\nd e f"  # no overlap: a new line
+
+
+def test_open_best_section_reads_the_best_hit_from_its_section_start() -> None:
+    doc = _document("a")  # Methods 0-2, Results 3-5
+    other = _document("b")
+
+    def fetch(collection: str, doc_id: str) -> list[Chunk]:
+        return {"a": doc, "b": other}.get(doc_id, [])
+
+    hits = [_hit(doc[5], 0.9), _hit(other[1], 0.8), _hit(doc[4], 0.7), _hit(doc[1], 0.6)]
+    best, *rest = open_best_section(hits, fetch, 2)
+    assert best.chunk.metadata["positions"] == [3, 4, 5]  # its section only, from its start
+    assert best.chunk.section == "Results"
+    assert best.chunk.text == " ".join(WORDS[30:60])  # the chunker's overlaps removed
+    assert best.score == 0.9
+    start, end = best.chunk.metadata[FOCUS]
+    assert best.chunk.text[start:end].split()[-1] == "w59"  # the hit sits at the end
+    assert rest == [hits[1], hits[3]]  # the hit of chunk 4 is inside the merged source now
+    assert open_best_section(hits, fetch, 1)[0].chunk.metadata["positions"] == [4, 5]
+    # a section that starts with the best hit, a document no longer stored, or off: unchanged
+    assert open_best_section([_hit(doc[3]), *hits], fetch, 2) == [_hit(doc[3]), *hits]
+    gone = [_hit(_chunk("gone", 2, "no longer stored")), *hits]
+    assert open_best_section(gone, fetch, 2) == gone
+    assert open_best_section(hits, fetch, 0) == hits
 
 
 class WordLLM:

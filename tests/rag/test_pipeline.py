@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_neighbours_merge_each_document_around_its_hits(indexed: Lumen) -> None:
     from lumen.rag.expand import FOCUS
 
     question = "What are the treatments for glaucoma?"
-    plain = indexed.retriever.retrieve(question, collections=["knowledge"], k=5)
+    plain = indexed.retriever.retrieve(question, collections=["knowledge"], k=5, neighbours=0)
     wide = indexed.retriever.retrieve(question, collections=["knowledge"], k=5, neighbours=1)
     documents = list(dict.fromkeys(item.chunk.doc_id for item in plain.chunks))
     assert [item.chunk.doc_id for item in wide.chunks] == documents  # one source per document
@@ -148,6 +149,35 @@ def test_neighbours_merge_each_document_around_its_hits(indexed: Lumen) -> None:
             assert item.chunk.text[start:end] == best
         for hit in hits:  # every hit's words are in its document's source
             assert set(hit.text.split()) <= set(item.chunk.text.split())
+
+
+@pytest.mark.slow
+def test_the_best_hit_is_read_from_its_section_start(indexed: Lumen) -> None:
+    found = indexed.retriever.retrieve(
+        "What are the treatments for glaucoma?", collections=["knowledge"], k=10, neighbours=0
+    )
+    later = opening = None  # a chunk that is not the first of its section, and the one before
+    for item in found.chunks:
+        stored = indexed.store.document_chunks("knowledge", item.chunk.doc_id)
+        for before, chunk in itertools.pairwise(stored):
+            if chunk.section == before.section:
+                later, opening = chunk, before
+                break
+        if later is not None:
+            break
+    assert later is not None
+    assert opening is not None
+    question = later.text  # its own words: it is the best hit
+    alone = indexed.retriever.retrieve(question, collections=["knowledge"], k=5, neighbours=0)
+    assert alone.chunks[0].chunk.id == later.id
+    opened = indexed.retriever.retrieve(question, collections=["knowledge"], k=5)
+    best = opened.chunks[0].chunk
+    assert best.doc_id == later.doc_id
+    assert best.metadata["positions"] == [opening.position, later.position]
+    assert best.section == later.section
+    assert best.text.startswith(opening.text.strip()[:80])  # what the section says first
+    assert later.text.strip()[-80:] in best.text
+    assert all(item.chunk.id != opening.id for item in opened.chunks[1:])  # not twice
 
 
 def test_questions_are_validated(indexed: Lumen) -> None:
