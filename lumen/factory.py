@@ -151,6 +151,7 @@ class Lumen:
                 rank_weight=r.heading_rank_weight,
                 question_types=self._question_types() if r.heading_type_weight > 0 else None,
                 type_weight=r.heading_type_weight,
+                title_weight=r.heading_title_weight,
                 subjects_first=r.heading_subjects_first,
             )
         return Retriever(

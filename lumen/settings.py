@@ -214,6 +214,14 @@ class RetrievalSettings(BaseModel):
         "question asks (symptoms, treatment, outlook ...; the shipped question-type model, "
         "lumen/rag/qtypes.py); 0 turns it off.",
     )
+    heading_title_weight: float = Field(
+        0.3,
+        ge=0.0,
+        le=2.0,
+        description="Bonus times the share of a candidate's document-title words (four letters "
+        "or more) that the question uses: 'a fever of 102' names Fever, not Typhoid Fever; 0 "
+        "turns it off.",
+    )
     heading_subjects_first: bool = Field(
         True,
         description="When the best k candidates mention none of a subject of the question (its "

@@ -15,12 +15,15 @@ only BM25 found), plus ``rank_weight / (1 + fused rank)``, plus, with a question
 question asks: "what is the outlook for people with ALS" and "what is the prognosis for ALS ?"
 share few words, "what research is being done for ALS ?" more. The chunk's own cosine keeps
 headings that say little ("Background", "Results" in an abstract) from reordering documents by
-noise.
+noise. With ``title_weight``, a candidate gains that weight times the share of its document
+title's words the question uses: a page titled by more than the question names is likely about
+something else ("my 4 year old has had a fever of 102": "Fever" rather than "Typhoid Fever").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,6 +37,26 @@ from lumen.rag.subjects import mentioned_share, unmentioned
 
 #: Heading vectors kept in memory (headings are index text, never the question).
 _CACHE_SIZE = 8192
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_TITLE_WORD = 4  # shorter title words ("of", "the", "and") say nothing of the topic
+_TITLE_STEM = 6  # word forms match on their first letters: "migraines" ~ "migraine"
+
+
+def title_stems(text: str) -> set[str]:
+    """The stems of ``text``'s words of four letters or more."""
+    return {w[:_TITLE_STEM] for w in _WORD.findall(text.lower()) if len(w) >= _TITLE_WORD}
+
+
+def title_share(title: str, asked: set[str]) -> float:
+    """The share of ``title``'s words that the question uses (``asked``: its stems); 0 for none.
+
+    A page titled by more than the question names is likely about something else: for "a
+    fever of 102 for 3 days" the title "Fever" is named whole, "Typhoid Fever" half.
+    """
+    words = title_stems(title)
+    return len(words & asked) / len(words) if words else 0.0
 
 
 def heading(chunk: Chunk) -> str:
@@ -51,6 +74,7 @@ class HeadingMatcher:
         rank_weight: float = 0.1,
         question_types: QuestionTypes | None = None,
         type_weight: float = 0.0,
+        title_weight: float = 0.0,
         subjects_first: bool = False,
     ) -> None:
         self._embedder = embedder
@@ -58,6 +82,7 @@ class HeadingMatcher:
         self._subjects_first = subjects_first
         self._question_types = question_types if type_weight > 0 else None
         self._type_weight = type_weight
+        self._title_weight = title_weight
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -86,6 +111,7 @@ class HeadingMatcher:
         *,
         k: int,
         subjects: Sequence[str] = (),
+        question: str = "",
     ) -> list[RetrievedChunk]:
         """The ``k`` chunks with the best heading match, best first (``chunks`` best first).
 
@@ -99,6 +125,12 @@ class HeadingMatcher:
         same_type = np.zeros(len(chunks))
         if self._question_types is not None:
             same_type = self._type_weight * self._question_types.agreement(query_vector, vectors)
+        title_bonus = np.zeros(len(chunks))
+        if self._title_weight > 0 and question:
+            asked = title_stems(question)
+            title_bonus = self._title_weight * np.array(
+                [title_share(c.chunk.title, asked) for c in chunks]
+            )
         known = [c.dense_score for c in chunks if c.dense_score is not None]
         floor = min(known, default=0.0)
         scores = [
@@ -106,6 +138,7 @@ class HeadingMatcher:
             + (floor if c.dense_score is None else c.dense_score)
             + self._rank_weight / (1 + i)
             + float(same_type[i])
+            + float(title_bonus[i])
             for i, c in enumerate(chunks)
         ]
         order = sorted(range(len(chunks)), key=lambda i: scores[i], reverse=True)[:k]

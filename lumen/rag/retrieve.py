@@ -209,7 +209,9 @@ class Retriever:
         if reranker is not None and chunks:
             chunks = rerank_chunks(question, chunks, reranker, k=k)
         elif headings is not None:
-            chunks = headings.reorder(query_vector, chunks, k=k, subjects=subjects)
+            chunks = headings.reorder(
+                query_vector, chunks, k=k, subjects=subjects, question=question
+            )
         around = self._neighbours if neighbours is None else neighbours
         opening = self._open_section if neighbours is None else 0  # explicit: hits as asked
         if around > 0:

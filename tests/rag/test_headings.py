@@ -8,7 +8,7 @@ import numpy as np
 
 from lumen.documents import Chunk, Document, Section
 from lumen.factory import build_lumen
-from lumen.rag.headings import HeadingMatcher
+from lumen.rag.headings import HeadingMatcher, title_share, title_stems
 from lumen.rag.qtypes import QuestionTypes
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.settings import Settings
@@ -124,9 +124,12 @@ def test_retrieval_reorders_by_heading_unless_turned_off(
     assert fused.chunks[0].chunk.section == "What are the symptoms of Moebius syndrome ?"
     types = QuestionTypes.load()
     weight = on.retrieval.heading_type_weight
-    expected = HeadingMatcher(embedder, question_types=types, type_weight=weight).reorder(
-        fused.query_vector, unordered.chunks, k=3
-    )
+    expected = HeadingMatcher(
+        embedder,
+        question_types=types,
+        type_weight=weight,
+        title_weight=on.retrieval.heading_title_weight,
+    ).reorder(fused.query_vector, unordered.chunks, k=3, question=fused.query)
     assert [c.chunk.id for c in fused.chunks] == [c.chunk.id for c in expected]
     assert [c.score for c in fused.chunks] == [c.score for c in expected]
 
@@ -225,3 +228,47 @@ def test_a_page_named_by_the_question_is_not_left_out_for_sections_of_the_type_a
     assert [c.chunk.id for c in named] == [
         c.chunk.id for c in HeadingMatcher(embedder).reorder(query, candidates, k=4)
     ]
+
+
+FEVER = "my 4 year old has had a fever of 102 for 3 days, should i be worried"
+FEVER_PAGES = {
+    "typhoid": (
+        "What are the symptoms of Typhoid Fever ?",
+        "Persons with typhoid fever usually have a sustained fever as high as 103 to 104 F.",
+    ),
+    "fever": (
+        "What is (are) Fever ?",
+        "A fever is a body temperature that is higher than normal. It is not an illness.",
+    ),
+}
+
+
+def test_title_share_counts_the_title_words_the_question_uses() -> None:
+    asked = title_stems(FEVER)
+    assert title_share("Fever", asked) == 1.0
+    assert title_share("Typhoid Fever", asked) == 0.5
+    assert title_share("Rheumatic Fever (Acute)", asked) == 1 / 3  # "acute" is a title word
+    assert title_share("Migraine", title_stems("I keep getting migraines with aura")) == 1.0
+    assert title_share("", asked) == 0.0
+    assert title_share("of the", asked) == 0.0  # no word long enough to say anything
+
+
+def test_a_page_titled_by_what_the_question_names_comes_before_a_longer_title(
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    candidates = [
+        _chunk(key, rank, doc=key, title=title, sections=FEVER_PAGES, dense_score=0.5)
+        for rank, (key, title) in enumerate((("typhoid", "Typhoid Fever"), ("fever", "Fever")))
+    ]
+    query = embedder.embed([FEVER])[0]
+    # Bonuses out of the way of what is measured: the type model and a rank bonus that
+    # keeps the fused order unless a title says otherwise.
+    plain = HeadingMatcher(embedder, rank_weight=1.0).reorder(
+        query, candidates, k=2, question=FEVER
+    )
+    assert plain[0].chunk.id == "typhoid#typhoid"
+    titled = HeadingMatcher(embedder, rank_weight=1.0, title_weight=1.0)
+    reordered = titled.reorder(query, candidates, k=2, question=FEVER)
+    assert [c.chunk.id for c in reordered] == ["fever#fever", "typhoid#typhoid"]
+    # Without the question's text (a caller that has none), the weight changes nothing.
+    assert titled.reorder(query, candidates, k=2) == plain
