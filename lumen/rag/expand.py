@@ -21,13 +21,18 @@ FOCUS = "focus"
 _MIN_OVERLAP_WORDS = 4  # shorter repeats are coincidence, not the chunker's overlap
 
 
+def _overlap(head: Sequence[str], tail: Sequence[str]) -> int:
+    """How many words ``tail`` repeats from ``head``'s end (0 below the chunker's overlap)."""
+    for size in range(min(len(head), len(tail)), _MIN_OVERLAP_WORDS - 1, -1):
+        if head[-size:] == tail[:size]:
+            return size
+    return 0
+
+
 def join_overlapping(first: str, second: str) -> str:
     """``first`` then ``second`` without the words ``second`` repeats from ``first``'s end."""
     head, tail = first.split(), second.split()
-    for size in range(min(len(head), len(tail)), _MIN_OVERLAP_WORDS - 1, -1):
-        if head[-size:] == tail[:size]:
-            return " ".join([*head, *tail[size:]])
-    return " ".join([*head, *tail])
+    return " ".join([*head, *tail[_overlap(head, tail) :]])
 
 
 def merged_text(chunks: Sequence[Chunk]) -> str:
@@ -55,11 +60,10 @@ def merged_text(chunks: Sequence[Chunk]) -> str:
 
 def join_keeping_lines(first: str, second: str) -> str:
     """:func:`join_overlapping` that keeps both texts' line breaks (list items stay items)."""
-    head = first.split()
     tail = list(re.finditer(r"\S+", second))
-    for size in range(min(len(head), len(tail)), _MIN_OVERLAP_WORDS - 1, -1):
-        if head[-size:] == [m.group() for m in tail[:size]]:
-            return first.rstrip() + second[tail[size - 1].end() :].rstrip()
+    size = _overlap(first.split(), [m.group() for m in tail])
+    if size:
+        return first.rstrip() + second[tail[size - 1].end() :].rstrip()
     return f"{first.rstrip()}\n{second.strip()}"
 
 
@@ -70,7 +74,9 @@ def _merged(best: RetrievedChunk, chunks: list[Chunk], text: str | None = None) 
     sections = {c.section for c in chunks}
     text = merged_text(chunks) if text is None else text
     hit = " ".join(best.chunk.text.split())
-    start = max(text.find(hit), 0) if hit in text else max(len(text) - len(best.chunk.text), 0)
+    start = text.find(hit)
+    if start < 0:  # text that keeps line breaks: the best hit is its last chunk
+        start = max(len(text) - len(best.chunk.text), 0)
     chunk = dataclasses.replace(
         best.chunk,
         id=f"{first.doc_id}#{first.position}-{last.position}",
