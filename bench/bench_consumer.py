@@ -37,6 +37,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=120)
     parser.add_argument("--data-dir", type=Path, default=Path(".lumen-bench"))
     parser.add_argument("--out", type=Path, default=RESULTS / "consumer.json")
+    parser.add_argument(
+        "--answers", type=Path, help="Also write each question's answer and rank here (JSONL)."
+    )
     args = parser.parse_args()
     os.environ["LUMEN_PATHS__DATA_DIR"] = str(args.data_dir)
 
@@ -58,6 +61,7 @@ def main() -> None:
     ranks: list[int] = []
     modes: Counter[str] = Counter()
     seconds: list[float] = []
+    answered: list[dict[str, object]] = []
     with build_lumen(settings) as lumen:
         stats = lumen.store.stats("knowledge")
         index = {"points": stats.points, "documents": stats.documents, "sources": stats.sources}
@@ -70,6 +74,10 @@ def main() -> None:
             first = _words(answer.sentences[0].text) if answer.sentences else ""
             from_section.append(bool(first) and first in sections.get(row["id"], ""))
             modes[str(answer.mode)] += 1
+            answered.append(
+                {"id": row["id"], "question": row["question"], "rank": ranks[-1]}
+                | {"answer": answer.answer, "urls": urls, "from_section": from_section[-1]}
+            )
             if number % 20 == 0:
                 sys.stderr.write(f"{number}/{len(rows)} questions\n")
     n = len(ranks)
@@ -100,6 +108,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     _plot(ranks, report, args.out.with_suffix(".png"))
+    if args.answers:
+        lines = (json.dumps(item, ensure_ascii=False) + "\n" for item in answered)
+        args.answers.write_text("".join(lines), encoding="utf-8")
     print(json.dumps(report, indent=1))
 
 

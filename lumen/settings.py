@@ -360,6 +360,13 @@ class AuthSettings(BaseModel):
     mfa_pending_s: int = Field(300, ge=30, description="Time to enter the TOTP code.")
     totp_issuer: str = Field("Lumen", description="Issuer shown in authenticator apps.")
     allow_signup: bool = Field(True, description="Let anyone create a patient account.")
+    signups_per_ip: int = Field(
+        10,
+        ge=1,
+        description="Sign-up attempts from one address within signup_window_s; more get 429. "
+        "A used e-mail gets 409, so this bounds how many addresses a caller can probe.",
+    )
+    signup_window_s: int = Field(3600, ge=1, description="Window of the sign-up throttle.")
 
 
 class SecuritySettings(BaseModel):

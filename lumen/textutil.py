@@ -187,6 +187,44 @@ def split_sentences(text: str) -> list[str]:
     return [text[start:end] for start, end in sentence_spans(text)]
 
 
+_ITEM_MARKS = "-*\u2013\u2022\u25aa\u25cf\u25e6\u2023"
+_NUMBERED_ITEM = re.compile(r"\d{1,2}[.)]\s")
+
+
+def _is_list_item(text: str, start: int) -> bool:
+    """Whether the sentence starting at ``start`` is a list item (a bullet or number before it)."""
+    if _NUMBERED_ITEM.match(text, start):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start].rstrip(" \t")
+    if not before or before[-1] not in _ITEM_MARKS:
+        return False
+    rest = before.rstrip(_ITEM_MARKS + " \t")
+    return not rest or text[line_start + len(rest)] in " \t" or before[-1] not in "-*\u2013"
+
+
+def list_lead_ins(text: str) -> list[int | None]:
+    """For each sentence of ``text`` (as :func:`sentence_spans` cuts it), its list's lead-in.
+
+    A list item's lead-in is the sentence ending with ":" just before its list ("The outlook
+    depends on the following:"), given as the index of that sentence; other sentences, and
+    items without one, get ``None``.
+    """
+    spans = sentence_spans(text)
+    items = [_is_list_item(text, start) for start, _end in spans]
+    leads: list[int | None] = []
+    for index, is_item in enumerate(items):
+        lead = None
+        if is_item:
+            before = index - 1
+            while before >= 0 and items[before]:
+                before -= 1
+            if before >= 0 and text[spans[before][0] : spans[before][1]].endswith(":"):
+                lead = before
+        leads.append(lead)
+    return leads
+
+
 # A sentence's end: its mark, a closing quote or bracket, then citation marks such as "[1][2]".
 _COMPLETE_END = re.compile(
     r"([.!?\u2026])[\"'\u201d\u2019)\]]*(?:\s*\[\d+(?:\s*[,-]\s*\d+)*\])*(?=\s|$)"

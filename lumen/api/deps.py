@@ -81,6 +81,18 @@ def limit_by_ip(request: Request, services: ServicesDep, ip: ClientIp) -> None:
         raise RateLimitedError("too many requests from your address", decision.retry_after_s)
 
 
+def limit_signups(services: ServicesDep, ip: ClientIp) -> None:
+    """Sign-up attempts per address: each one tells whether an e-mail has an account."""
+    if ip is None:
+        return
+    auth = services.settings.auth
+    decision = services.limiter.hit(f"signup:{ip}", auth.signups_per_ip, auth.signup_window_s)
+    if not decision.allowed:  # an unreachable store raises KVUnavailable: 503, not unthrottled
+        services.metrics.rate_limited("signup")
+        message = "too many sign-up attempts from your address"
+        raise RateLimitedError(message, decision.retry_after_s)
+
+
 @dataclass(frozen=True)
 class Caller:
     """The signed-in user, their session (or API key) and how they authenticated."""

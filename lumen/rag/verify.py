@@ -30,7 +30,7 @@ from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.errors import ComponentError
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.rag.select import ends_like_statement, quotable, strip_fused_heading
-from lumen.textutil import split_sentences
+from lumen.textutil import list_lead_ins, split_sentences
 
 if TYPE_CHECKING:
     from lumen.rag.entailment import EntailmentModel
@@ -51,6 +51,8 @@ _OTHER_PAGE_MARGIN = 0.1  # quotes from other pages: their chunk's match within 
 # question; a long, chatty question's cosine to one sentence is a noisier signal of the right
 # page and section than that rank.
 _RANK_BONUS = 0.8
+# Openers that point back to the sentence before ("It causes no pain ...", "These symptoms ...").
+_REFERS_BACK = frozenset("it its they them their this these those such he she his her both".split())
 # "not mentioned in the source", "the context does not provide", "no information ... in the text"
 _SOURCE_WORD = re.compile(
     r"\b(?:sources?|context|passages?|text|articles?|documents?|information|excerpts?)\b",
@@ -131,6 +133,7 @@ class Evidence:
     chunk_terms: list[frozenset[str]]
     chunk_numbers: list[frozenset[str]]
     relevance: list[float]  # best cosine of the question to any sentence of each chunk
+    lead_ins: list[int | None]  # for each sentence, its list's lead-in sentence (list items)
 
     @property
     def best_relevance(self) -> float:
@@ -170,6 +173,12 @@ def content_terms(bm25: Bm25Encoder, text: str) -> frozenset[str]:
 def _unseen_share(terms: AbstractSet[str], chunk_terms: AbstractSet[str]) -> float:
     """The share of a claim's content terms that its chunk never uses."""
     return len(terms - chunk_terms) / len(terms) if terms else 0.0
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` opens with a word that needs the sentence before it ("It", "These")."""
+    first = re.match(r"[\"'\u201c\u2018(]*([A-Za-z]+)", sentence)
+    return first is not None and first.group(1).lower() in _REFERS_BACK
 
 
 def strip_citation_marks(text: str) -> str:
@@ -214,10 +223,14 @@ class Verifier:
         """Split and embed the chunks' sentences; measure each chunk's relevance to the question."""
         sentences: list[str] = []
         owners: list[int] = []
+        lead_ins: list[int | None] = []
         for index, item in enumerate(chunks):
-            for sentence in split_sentences(item.chunk.text):
-                sentences.append(sentence)
-                owners.append(index)
+            offset = len(sentences)
+            sentences.extend(split_sentences(item.chunk.text))
+            owners.extend([index] * (len(sentences) - offset))
+            lead_ins.extend(
+                None if lead is None else offset + lead for lead in list_lead_ins(item.chunk.text)
+            )
         vectors = (
             self._embedder.embed(sentences)
             if sentences
@@ -241,6 +254,7 @@ class Verifier:
             ],
             chunk_numbers=[_numbers(c.chunk.text) for c in chunks],
             relevance=relevance,
+            lead_ins=lead_ins,
         )
 
     def _terms(self, text: str) -> frozenset[str]:
@@ -424,9 +438,11 @@ class Verifier:
         navigation), a heading fused onto a sentence is cut off, and sentences rank by cosine to
         the question, a bonus for the question's terms they use, how well their chunk as a
         whole (its title and section included) matches the question, and the chunk's retrieval
-        rank (chunks of one section share the best). The answer is the best sentence and the
-        ones after it in its chunk, then the next best from other chunks of its page, or of
-        other pages whose chunk matches the question within 0.1 of the best one's.
+        rank (chunks of one section share the best). The answer is the best sentence (or the
+        one before it, when it opens with a word pointing back) and the ones after it in its
+        chunk, then the next best from other chunks of its page, or of other pages whose chunk
+        matches the question within 0.1 of the best one's. A quoted list item is preceded by
+        its list's lead-in (once per list).
         """
         if not evidence.sentences:
             return []
@@ -453,11 +469,13 @@ class Verifier:
         if not order:
             return []
         # The best sentence, then the sentences that follow it in its chunk (a passage reads
-        # on: "It causes no pain ..." needs what came before), then the next best elsewhere.
+        # on), then the next best elsewhere; a best sentence opening with "It" or "These"
+        # ("These steps are part of infection control.") starts from the sentence before.
         anchor = order[0]
-        following = [
-            i for i in candidates if evidence.owners[i] == evidence.owners[anchor] and i > anchor
-        ]
+        same_chunk = [i for i in candidates if evidence.owners[i] == evidence.owners[anchor]]
+        if anchor - 1 in same_chunk and refers_back(texts[anchor]):
+            anchor -= 1  # the passage opens with what its "it" or "these" names
+        following = [i for i in same_chunk if i > anchor]
         # Another page is quoted only when its chunk matches the question about as well as the
         # anchor's: a symptoms question about one syndrome gets no symptom list of another.
         anchor_page = evidence.chunks[evidence.owners[anchor]].chunk.page
@@ -493,13 +511,23 @@ class Verifier:
                 i,
             )
         )
-        return [
-            CheckedSentence(
-                texts[i],
-                scores[i],
-                True,
-                (Support(evidence.owners[i], 1.0, texts[i]),),
-                "quoted from the source",
+        # A list item reads with its lead-in ("The outlook depends on the following: The stage
+        # of the cancer ..."); the first item quoted from a list carries it.
+        quoted: list[CheckedSentence] = []
+        introduced: set[int] = set()
+        for i in chosen:
+            text = texts[i]
+            lead = evidence.lead_ins[i]
+            if lead is not None and lead not in introduced:
+                introduced.add(lead)
+                text = f"{strip_fused_heading(evidence.sentences[lead])} {text}"
+            quoted.append(
+                CheckedSentence(
+                    text,
+                    scores[i],
+                    True,
+                    (Support(evidence.owners[i], 1.0, text),),
+                    "quoted from the source",
+                )
             )
-            for i in chosen
-        ]
+        return quoted

@@ -137,6 +137,7 @@ def make_settings(tmp_path: Path, stack: Stack, **overrides: Any) -> Settings:
         "database": {"url": stack.database_url},
         "kv": stack.kv,
         "api": {"rate_limit_per_ip": 10_000, "rate_limit_per_user": 1_000},
+        "auth": {"signups_per_ip": 1_000},
     }
     for key, value in overrides.items():
         values[key] = {**values.get(key, {}), **value}

@@ -145,6 +145,36 @@ def test_sign_up_refuses_a_used_email(client: TestClient, alice: Account) -> Non
         assert error_of(response)["code"] == "conflict"
 
 
+def test_sign_ups_from_one_address_are_throttled(build_client: BuildClient) -> None:
+    """A used e-mail gets 409, so each address may probe only a few e-mails an hour."""
+    _services, client = build_client(
+        auth={"signups_per_ip": 3, "signup_window_s": 3600}, api={"trust_forwarded_for": True}
+    )
+
+    def sign_up_from(address: str, email: str) -> httpx.Response:
+        body = {"email": email, "password": PASSWORD}
+        return client.post(SIGNUP, json=body, headers={"X-Forwarded-For": address})
+
+    codes = [
+        sign_up_from("203.0.113.7", email).status_code
+        for email in ("a@example.org", "a@example.org", "b@example.org")
+    ]
+    assert codes == [201, 409, 201]
+    refused = sign_up_from("203.0.113.7", "c@example.org")
+    assert refused.status_code == 429, refused.text
+    assert error_of(refused)["code"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert "c@example.org" not in refused.text
+    elsewhere = sign_up_from("198.51.100.2", "c@example.org")  # the limit is per address
+    assert elsewhere.status_code == 201, elsewhere.text
+    signed_in = client.post(
+        f"{API}/auth/login",
+        json={"email": "a@example.org", "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
+    assert signed_in.status_code == 200, signed_in.text  # signing in is not throttled by it
+
+
 def test_sign_up_validates_the_email(client: TestClient) -> None:
     for email in ("", "carol", "carol@", "@example.org", "carol@example", "ca rol@example.org"):
         response = client.post(SIGNUP, json={"email": email, "password": PASSWORD})

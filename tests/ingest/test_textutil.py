@@ -9,6 +9,7 @@ import pytest
 from lumen.textutil import (
     complete_sentences,
     is_yes_no_question,
+    list_lead_ins,
     normalize_whitespace,
     sentence_spans,
     split_fused_heading,
@@ -105,6 +106,33 @@ def test_medquad_inline_bullets_split_but_dashes_do_not() -> None:
         "Red blood cells.",
         "Parasites - Taeniasis is common.",
     ]
+
+
+def test_list_items_know_their_lead_in() -> None:
+    text = (
+        "Certain factors affect prognosis.\nThe prognosis depends on the following:\n"
+        "- The stage of the cancer.\n- Whether the tumor can be removed.\nSurgery may help."
+        "\n- A stray item.\nKey points:    - Inline item one.    - Inline item two."
+        "\n1. Numbered item."
+    )
+    sentences = split_sentences(text)
+    leads = list_lead_ins(text)
+    pairs = zip(sentences, leads, strict=True)
+    named = {sentence: None if lead is None else sentences[lead] for sentence, lead in pairs}
+    following = "The prognosis depends on the following:"
+    assert named == {
+        "Certain factors affect prognosis.": None,
+        following: None,
+        "The stage of the cancer.": following,
+        "Whether the tumor can be removed.": following,  # still the same list
+        "Surgery may help.": None,
+        "A stray item.": None,  # its list has no lead-in
+        "Key points:": None,
+        "Inline item one.": "Key points:",
+        "Inline item two.": "Key points:",
+        "1. Numbered item.": "Key points:",
+    }
+    assert list_lead_ins("Parasites - Taeniasis is common. It spreads.") == [None, None]
 
 
 def test_spans_point_into_the_text() -> None:

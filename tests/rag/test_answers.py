@@ -15,7 +15,7 @@ from lumen.ingest.loaders import get_loader
 from lumen.rag.pipeline import _cite
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.rag.select import quotable
-from lumen.rag.verify import CheckedSentence, Support, Verifier
+from lumen.rag.verify import CheckedSentence, Support, Verifier, refers_back
 
 from .helpers import retrieved
 
@@ -245,3 +245,63 @@ def test_rows_of_one_symptom_table_are_not_repeats(verifier, embedder) -> None: 
     again = retrieved("copy", FH_MOST_COMMON.replace("Short neck", "a short neck"))
     evidence = verifier.gather(query, [common, again])
     assert len(verifier.extract(question, query, evidence, count=3)) == 1
+
+
+def test_a_quoted_list_item_carries_its_lead_in(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # "The stage of the cancer." alone does not say what it is an item of.
+    question = "what is the survival rate for pancreatic cancer"
+    page = retrieved(
+        "pancreatic",
+        "Pancreatic cancer is a disease in which malignant cells form in the pancreas.\n"
+        "The prognosis (chance of recovery) of pancreatic cancer depends on the following:\n"
+        "- Whether or not the tumor can be removed by surgery.\n"
+        "- The stage of the cancer (the size of the tumor and whether it has spread).\n"
+        "- The patient's general health.",
+        title="Pancreatic Cancer",
+    )
+    query = embedder.embed([question])[0]
+    evidence = verifier.gather(query, [page])
+    quoted = [s.text for s in verifier.extract(question, query, evidence, count=3)]
+    lead_in = "The prognosis (chance of recovery) of pancreatic cancer depends on the following:"
+    items = ("Whether or not the tumor", "The stage of the cancer", "The patient's general")
+    with_items = [q for q in quoted if any(item in q for item in items)]
+    assert with_items
+    assert with_items[0].startswith(f"{lead_in} ")  # the first item quoted carries it
+    assert sum(q.count(lead_in) for q in quoted) == 1  # once, not before every item
+    assert all(quotable(q) for q in quoted), quoted
+
+
+def test_a_quote_that_refers_back_opens_with_the_sentence_before(verifier, embedder) -> None:  # type: ignore[no-untyped-def]
+    # "They" alone would leave the reader guessing what is meant.
+    question = "what do gallstones do, do they cause pain"
+    page = retrieved(
+        "gallstones",
+        "Gallstones are hard pieces of stone-like material that form in the gallbladder. "
+        "They can cause sudden pain in the upper right abdomen, called a gallbladder attack. "
+        "Surgery to remove the gallbladder is the most common treatment.",
+        title="Gallstones",
+    )
+    query = embedder.embed([question])[0]
+    evidence = verifier.gather(query, [page])
+    best = verifier.extract(question, query, evidence, count=1)
+    assert [s.text for s in best] == [
+        "Gallstones are hard pieces of stone-like material that form in the gallbladder."
+    ]
+    two = verifier.extract(question, query, evidence, count=2)
+    assert two[1].text.startswith("They can cause sudden pain")
+    assert two[1].score > two[0].score  # the best match, read after what it refers to
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("It causes no pain, and vision seems normal.", True),
+        ("These symptoms usually start in childhood.", True),
+        ('"They" may also spread.', True),
+        ("Itching is common.", False),
+        ("The condition is rare.", False),
+        ("Thesis statements are not medical advice.", False),
+    ],
+)
+def test_openers_that_refer_back(sentence: str, expected: bool) -> None:
+    assert refers_back(sentence) is expected

@@ -6,7 +6,14 @@ import secrets
 
 from fastapi import APIRouter, Request, Response, status
 
-from lumen.api.deps import CSRF_COOKIE, ClientIp, CurrentCaller, ServicesDep, SessionDep
+from lumen.api.deps import (
+    CSRF_COOKIE,
+    ClientIp,
+    CurrentCaller,
+    ServicesDep,
+    SessionDep,
+    limit_signups,
+)
 from lumen.api.errors import documented
 from lumen.api.schemas import (
     LoginRequest,
@@ -76,9 +83,10 @@ def _login_response(response: Response, services: Services, result: SignIn) -> L
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, responses=documented(409))
 def sign_up(body: UserCreate, services: ServicesDep, db: SessionDep, ip: ClientIp) -> UserPublic:
-    """Create a patient account (sign in afterwards)."""
+    """Create a patient account (sign in afterwards); a few attempts per address an hour."""
     if not services.settings.auth.allow_signup:
         raise PermissionDeniedError("sign-up is closed; ask an administrator for an account")
+    limit_signups(services, ip)
     user = accounts.sign_up(
         services, db, email=body.email, password=body.password, actor=Actor(None, None, ip)
     )
