@@ -255,7 +255,7 @@ export interface paths {
         put?: never;
         /**
          * Sign Up
-         * @description Create a patient account (sign in afterwards).
+         * @description Create a patient account (sign in afterwards); a few attempts per address an hour.
          */
         post: operations["sign_up_api_v1_auth_signup_post"];
         delete?: never;
