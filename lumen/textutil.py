@@ -43,12 +43,14 @@ _ENUMERATOR = re.compile(r"\(?(?:\d{1,3}|[A-Za-z]|[ivxlcdm]{1,6})")
 _CANDIDATE = re.compile(r"([.!?\u2026]+[\"'\u201d\u2019)\]]*)\s+")
 # Inline list items: two or more spaces before a bullet or a number ("    - item", as MedQuAD
 # writes its lists), or a bullet character anywhere.
+_DASH_BULLETS = "-*\u2013"  # bullets only at a line's start or after two spaces
+_ROUND_BULLETS = "\u2022\u25aa\u25cf\u25e6\u2023"  # bullets anywhere
 _INLINE_ITEM = re.compile(
-    r"[ \t]{2,}(?=(?:[-*\u2013]|\d{1,2}[.)])\s)|[\u2022\u25aa\u25cf\u25e6\u2023]"
+    rf"[ \t]{{2,}}(?=(?:[{_DASH_BULLETS}]|\d{{1,2}}[.)])\s)|[{_ROUND_BULLETS}]"
 )
-_BULLET_CHARS = re.compile(r"[\u2022\u25aa\u25cf\u25e6\u2023]")
+_BULLET_CHARS = re.compile(f"[{_ROUND_BULLETS}]")
 # A bullet that starts a line or an item; stripped from the sentence.
-_BULLET = re.compile(r"(?:[-*\u2013]+[ \t]*)+")
+_BULLET = re.compile(rf"(?:[{_DASH_BULLETS}]+[ \t]*)+")
 
 # Hard-wrapped text: a line that does not end a sentence joins the next one.
 _LIST_START = re.compile(
@@ -187,7 +189,6 @@ def split_sentences(text: str) -> list[str]:
     return [text[start:end] for start, end in sentence_spans(text)]
 
 
-_ITEM_MARKS = "-*\u2013\u2022\u25aa\u25cf\u25e6\u2023"
 _NUMBERED_ITEM = re.compile(r"\d{1,2}[.)]\s")
 
 
@@ -197,20 +198,23 @@ def _is_list_item(text: str, start: int) -> bool:
         return True
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start].rstrip(" \t")
-    if not before or before[-1] not in _ITEM_MARKS:
+    if not before or before[-1] not in _DASH_BULLETS + _ROUND_BULLETS:
         return False
-    rest = before.rstrip(_ITEM_MARKS + " \t")
-    return not rest or text[line_start + len(rest)] in " \t" or before[-1] not in "-*\u2013"
+    if before[-1] in _ROUND_BULLETS:
+        return True
+    # A dash is a bullet at the line's start or after spaces, not inside "Parasites - Taeniasis".
+    rest = before.rstrip(_DASH_BULLETS + _ROUND_BULLETS + " \t")
+    return not rest or before[len(rest)] in " \t"
 
 
-def list_lead_ins(text: str) -> list[int | None]:
-    """For each sentence of ``text`` (as :func:`sentence_spans` cuts it), its list's lead-in.
+def list_lead_ins(text: str, spans: list[tuple[int, int]] | None = None) -> list[int | None]:
+    """For each sentence of ``text`` (``spans``, default :func:`sentence_spans`), its lead-in.
 
     A list item's lead-in is the sentence ending with ":" just before its list ("The outlook
     depends on the following:"), given as the index of that sentence; other sentences, and
     items without one, get ``None``.
     """
-    spans = sentence_spans(text)
+    spans = sentence_spans(text) if spans is None else spans
     items = [_is_list_item(text, start) for start, _end in spans]
     leads: list[int | None] = []
     for index, is_item in enumerate(items):

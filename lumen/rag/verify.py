@@ -30,7 +30,7 @@ from lumen.components.embedding.bm25 import Bm25Encoder
 from lumen.errors import ComponentError
 from lumen.rag.retrieve import RetrievedChunk
 from lumen.rag.select import ends_like_statement, quotable, strip_fused_heading
-from lumen.textutil import list_lead_ins, split_sentences
+from lumen.textutil import list_lead_ins, sentence_spans, split_sentences
 
 if TYPE_CHECKING:
     from lumen.rag.entailment import EntailmentModel
@@ -225,11 +225,12 @@ class Verifier:
         owners: list[int] = []
         lead_ins: list[int | None] = []
         for index, item in enumerate(chunks):
-            offset = len(sentences)
-            sentences.extend(split_sentences(item.chunk.text))
-            owners.extend([index] * (len(sentences) - offset))
+            text, offset = item.chunk.text, len(sentences)
+            spans = sentence_spans(text)  # cut once, for the sentences and their lists
+            sentences.extend(text[start:end] for start, end in spans)
+            owners.extend([index] * len(spans))
             lead_ins.extend(
-                None if lead is None else offset + lead for lead in list_lead_ins(item.chunk.text)
+                None if lead is None else offset + lead for lead in list_lead_ins(text, spans)
             )
         vectors = (
             self._embedder.embed(sentences)
